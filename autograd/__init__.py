@@ -1,0 +1,17 @@
+"""chaingrad's autograd: a scalar engine (Value) and a tensor engine (Tensor) on one graph core.
+
+See ``autograd/README.md`` for the design: the node protocol, how an op is
+added, and how backward walks the graph.
+"""
+from .graph import Context, Function, enable_grad, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, grad, gradcheck, numerical_grad, value_and_grad
+from .tensor import (
+    Tensor, concatenate, get_default_dtype, maximum, minimum, set_default_dtype, stack, where,
+)
+from .value import Value
+
+__all__ = [
+    "Context", "Function", "GradcheckError", "Tensor", "Value", "concatenate", "enable_grad",
+    "get_default_dtype", "grad", "gradcheck", "is_grad_enabled", "maximum", "minimum",
+    "no_grad", "numerical_grad", "set_default_dtype", "stack", "value_and_grad", "where",
+]

@@ -1,0 +1,733 @@
+"""Built-in ops: a table of calculus, one ``Function`` per op.
+
+Each ``backward`` is the op's derivative, written once. It runs on raw data
+(floats, arrays) in a first-order pass and on nodes (Value, Tensor) under
+``create_graph=True``, so it only uses arithmetic, methods that ndarray and
+Tensor share (``sum reshape transpose swapaxes``, indexing, ``@``) and the
+small dispatching helpers below. ``forward`` runs on NumPy arrays (Tensor);
+Value computes its forward with ``math`` inline and records the same class.
+Piecewise-constant factors (ReLU's mask, abs's sign) are saved as constants:
+their derivative is zero, so this is exact at every order.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .graph import Function, Node
+
+# ---------------------------------------------------------------- helpers
+
+
+def exp(x: Any) -> Any:
+    """e**x on a node, a float or an array."""
+    if isinstance(x, Node):
+        return x.exp()
+    return math.exp(x) if isinstance(x, float) else np.exp(x)
+
+
+def log(x: Any) -> Any:
+    """Natural log on a node, a float or an array."""
+    if isinstance(x, Node):
+        return x.log()
+    return math.log(x) if isinstance(x, float) else np.log(x)
+
+
+def expand(x: Any, shape: tuple) -> Any:
+    """Broadcast ``x`` to ``shape`` (the adjoint of ``sum_to``)."""
+    if x.shape == shape:
+        return x
+    return Expand.apply(x, shape=shape) if isinstance(x, Node) else np.broadcast_to(x, shape)
+
+
+def sum_to(x: Any, shape: tuple) -> Any:
+    """Sum a broadcast gradient back to an input's ``shape``."""
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
+    )
+    return x.sum(axis=axes, keepdims=True).reshape(shape) if axes else x.reshape(shape)
+
+
+def scatter_add(x: Any, shape: tuple, index: Any) -> Any:
+    """Zeros of ``shape`` with ``x`` added at ``index``; repeats accumulate."""
+    if isinstance(x, Node):
+        return ScatterAdd.apply(x, shape=shape, index=index)
+    out = np.zeros(shape, dtype=x.dtype)
+    if _is_basic(index):
+        out[index] = x  # slices and ints never repeat an element
+    else:
+        np.add.at(out, index, x)
+    return out
+
+
+def _is_basic(index: Any) -> bool:
+    """True for indexing by ints, slices, None and Ellipsis only."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice, np.integer)) for p in parts)
+
+
+def where(condition: np.ndarray, x: Any, y: Any) -> Any:
+    """``x`` where ``condition`` holds, else ``y``, for nodes and arrays."""
+    if isinstance(x, Node) or isinstance(y, Node):
+        return Where.apply(condition, x, y)
+    return np.where(condition, x, y)
+
+
+def keepdims_shape(shape: tuple, axis: Any) -> tuple:
+    """The shape a reduction over ``axis`` has with ``keepdims=True``."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def drop_axes(x: np.ndarray, axis: Any) -> np.ndarray:
+    """Remove the size-1 axes a ``keepdims=True`` reduction over ``axis`` left."""
+    return x.reshape(()) if axis is None else np.squeeze(x, axis=axis)
+
+
+def _binary_grads(ctx: Any, ga: Any, gb: Any) -> tuple:
+    """Gradients of a broadcasting binary op, summed to each input's shape."""
+    a_shape, b_shape = ctx.shapes
+    return (
+        None if a_shape is None else sum_to(ga, a_shape),
+        None if b_shape is None else sum_to(gb, b_shape),
+    )
+
+
+def _shapes(*inputs: Any) -> tuple:
+    return tuple(getattr(x, "shape", None) for x in inputs)
+
+
+# ------------------------------------------------------- elementwise, binary
+
+
+class Add(Function):
+    """a + b;  da = g, db = g."""
+
+    symbol = "+"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shapes(a, b)
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.shapes is None:
+            return g, g
+        return _binary_grads(ctx, g, g)
+
+
+class Sub(Function):
+    """a - b;  da = g, db = -g."""
+
+    symbol = "-"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shapes(a, b)
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.shapes is None:
+            return g, -g
+        return _binary_grads(ctx, g, -g)
+
+
+class Mul(Function):
+    """a * b;  da = g * b, db = g * a."""
+
+    symbol = "*"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shapes(a, b)
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        if ctx.shapes is None:
+            return g * b, g * a
+        return _binary_grads(ctx, g * b, g * a)
+
+
+class Div(Function):
+    """a / b;  da = g / b, db = -g * a / b**2."""
+
+    symbol = "/"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shapes(a, b)
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga, gb = g / b, -g * a / (b * b)
+        return (ga, gb) if ctx.shapes is None else _binary_grads(ctx, ga, gb)
+
+
+class Pow(Function):
+    """a ** b;  da = g * b * a**(b-1), db = g * a**b * log(a)."""
+
+    symbol = "**"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shapes(a, b)
+        out = a**b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        ga = g * b * a ** (b - 1) if needs[0] else None
+        gb = g * out * log(a) if needs[1] else None
+        return (ga, gb) if ctx.shapes is None else _binary_grads(ctx, ga, gb)
+
+
+class PowConstant(Function):
+    """a ** n for a constant number n;  da = g * n * a**(n-1)."""
+
+    symbol = "**"
+
+    @staticmethod
+    def forward(ctx, a, *, exponent):
+        ctx.save_for_backward(a, exponent)
+        return a**exponent
+
+    @staticmethod
+    def backward(ctx, g):
+        a, n = ctx.saved_tensors
+        return g * n * a ** (n - 1)
+
+
+class Maximum(Function):
+    """max(a, b) elementwise; ties split the gradient evenly, as in PyTorch."""
+
+    symbol = "maximum"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shapes(a, b)
+        out = np.maximum(a, b)
+        share_a = (a > b) + 0.5 * (a == b)
+        ctx.save_for_backward(share_a.astype(out.dtype, copy=False))
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (share_a,) = ctx.saved_tensors
+        return _binary_grads(ctx, g * share_a, g * (1 - share_a))
+
+
+class Where(Function):
+    """condition ? x : y, with a constant boolean condition."""
+
+    symbol = "where"
+
+    @staticmethod
+    def forward(ctx, condition, x, y):
+        ctx.shapes = (None,) + _shapes(x, y)
+        ctx.save_for_backward(np.asarray(condition, dtype=bool))
+        return np.where(condition, x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        (condition,) = ctx.saved_tensors
+        _, x_shape, y_shape = ctx.shapes
+        zero = g * 0
+        gx = None if x_shape is None else sum_to(where(condition, g, zero), x_shape)
+        gy = None if y_shape is None else sum_to(where(condition, zero, g), y_shape)
+        return None, gx, gy
+
+
+# -------------------------------------------------------- elementwise, unary
+
+
+class Neg(Function):
+    """-a;  da = -g."""
+
+    symbol = "neg"
+
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Exp(Function):
+    """e**a;  da = g * e**a (the output, saved)."""
+
+    symbol = "exp"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out
+
+
+class Log(Function):
+    """ln a;  da = g / a."""
+
+    symbol = "log"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g / a
+
+
+class Sqrt(Function):
+    """sqrt a;  da = g / (2 sqrt a)."""
+
+    symbol = "sqrt"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g / (2 * out)
+
+
+class Tanh(Function):
+    """tanh a;  da = g * (1 - tanh(a)**2)."""
+
+    symbol = "tanh"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (1 - out * out)
+
+
+class Sigmoid(Function):
+    """s(a) = 1 / (1 + e**-a);  da = g * s * (1 - s)."""
+
+    symbol = "sigmoid"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = stable_sigmoid(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out * (1 - out)
+
+
+def stable_sigmoid(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + e**-a) without overflow for large |a|."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Softplus(Function):
+    """softplus a = log(1 + e**a);  da = g * sigmoid(a) = g * (1 - e**-out)."""
+
+    symbol = "softplus"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.logaddexp(0, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (1 - exp(-out))
+
+
+class ScaleBy(Function):
+    """a * k for a constant factor k (ReLU's mask, abs's sign, a leaky slope)."""
+
+    symbol = "scale"
+
+    @staticmethod
+    def backward(ctx, g):
+        (factor,) = ctx.saved_tensors
+        return g * factor
+
+
+class Relu(ScaleBy):
+    """max(a, 0);  da = g * (a > 0)."""
+
+    symbol = "ReLU"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a > 0)
+        return np.maximum(a, 0)
+
+
+class LeakyRelu(ScaleBy):
+    """a if a > 0 else slope * a;  da = g * (1 if a > 0 else slope)."""
+
+    symbol = "leaky_relu"
+
+    @staticmethod
+    def forward(ctx, a, *, slope=0.01):
+        factor = np.where(a > 0, 1, slope).astype(a.dtype)
+        ctx.save_for_backward(factor)
+        return a * factor
+
+
+class Abs(ScaleBy):
+    """|a|;  da = g * sign(a) (0 at 0, as PyTorch)."""
+
+    symbol = "abs"
+
+    @staticmethod
+    def forward(ctx, a):
+        sign = np.sign(a)
+        ctx.save_for_backward(sign)
+        return a * sign
+
+
+class Clip(ScaleBy):
+    """clip(a, low, high);  da = g where low <= a <= high, else 0."""
+
+    symbol = "clip"
+
+    @staticmethod
+    def forward(ctx, a, *, low=None, high=None):
+        inside = np.ones_like(a, dtype=bool)
+        if low is not None:
+            inside &= a >= low
+        if high is not None:
+            inside &= a <= high
+        ctx.save_for_backward(inside)
+        return np.clip(a, low, high)
+
+
+# ---------------------------------------------------------------- reductions
+
+
+class Sum(Function):
+    """sum over axis;  da = g broadcast back to a's shape."""
+
+    symbol = "sum"
+
+    @staticmethod
+    def forward(ctx, a, *, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
+        return np.asarray(a.sum(axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.keepdims:
+            g = g.reshape(keepdims_shape(ctx.shape, ctx.axis))
+        return expand(g, ctx.shape)
+
+
+class Mean(Function):
+    """mean over axis;  da = g / n broadcast back to a's shape."""
+
+    symbol = "mean"
+
+    @staticmethod
+    def forward(ctx, a, *, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
+        out = np.asarray(a.mean(axis=axis, keepdims=keepdims))
+        ctx.count = a.size // max(out.size, 1) if a.size else 1
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.keepdims:
+            g = g.reshape(keepdims_shape(ctx.shape, ctx.axis))
+        return expand(g / ctx.count, ctx.shape)
+
+
+class Amax(Function):
+    """max over axis; ties share the gradient evenly (PyTorch's amax)."""
+
+    symbol = "max"
+
+    @staticmethod
+    def forward(ctx, a, *, axis=None, keepdims=False, reduce=np.max):
+        out = reduce(a, axis=axis, keepdims=True)
+        winners = a == out
+        share = winners / winners.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(share.astype(a.dtype, copy=False))
+        ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
+        return out if keepdims else drop_axes(out, axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        (share,) = ctx.saved_tensors
+        if not ctx.keepdims:
+            g = g.reshape(keepdims_shape(ctx.shape, ctx.axis))
+        return expand(g, ctx.shape) * share
+
+
+# ------------------------------------------------------------------ movement
+
+
+class Reshape(Function):
+    """reshape;  da = g reshaped back."""
+
+    symbol = "reshape"
+
+    @staticmethod
+    def forward(ctx, a, *, shape):
+        ctx.shape = a.shape
+        return a.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape)
+
+
+class Transpose(Function):
+    """permute axes;  da = g permuted by the inverse permutation."""
+
+    symbol = "transpose"
+
+    @staticmethod
+    def forward(ctx, a, *, axes):
+        ctx.inverse = tuple(np.argsort(axes)) if axes is not None else None
+        return a.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.transpose(ctx.inverse)
+
+
+class Expand(Function):
+    """broadcast_to(shape);  da = g summed back to a's shape."""
+
+    symbol = "expand"
+
+    @staticmethod
+    def forward(ctx, a, *, shape):
+        ctx.shape = a.shape
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return sum_to(g, ctx.shape)
+
+
+class GetItem(Function):
+    """a[index];  da = g scattered back, repeated indices accumulating."""
+
+    symbol = "getitem"
+
+    @staticmethod
+    def forward(ctx, a, *, index):
+        ctx.shape, ctx.index = a.shape, index
+        return np.asarray(a[index])
+
+    @staticmethod
+    def backward(ctx, g):
+        return scatter_add(g, ctx.shape, ctx.index)
+
+
+class ScatterAdd(Function):
+    """zeros(shape) with a added at index (GetItem's adjoint);  da = g[index]."""
+
+    symbol = "scatter_add"
+
+    @staticmethod
+    def forward(ctx, a, *, shape, index):
+        ctx.index = index
+        return scatter_add(a, shape, index)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.index]
+
+
+class Identity(Function):
+    """x, as a new node (a boundary for the functional ``grad``);  dx = g."""
+
+    symbol = "identity"
+
+    @staticmethod
+    def forward(ctx, a):
+        return a + 0.0 if isinstance(a, float) else a.view()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class Concatenate(Function):
+    """concatenate along axis;  each input gets its slice of g."""
+
+    symbol = "concatenate"
+
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        axis = ctx.axis % g.ndim
+        starts = [0, *ctx.bounds]
+        ends = [*ctx.bounds, g.shape[axis]]
+        lead = (slice(None),) * axis
+        return tuple(g[lead + (slice(s, e),)] for s, e in zip(starts, ends))
+
+
+# ------------------------------------------------------------- linear algebra
+
+
+class MatMul(Function):
+    """a @ b with NumPy's rules;  da = g @ b.T, db = a.T @ g (batched, summed)."""
+
+    symbol = "@"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.asarray(a @ b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        a_shape, b_shape = a.shape, b.shape
+        if a.ndim == 1:
+            a, g = a.reshape(1, -1), g.reshape(g.shape[:-1] + (1, g.shape[-1]) if b.ndim > 1 else (1,) + g.shape)
+        if b.ndim == 1:
+            b, g = b.reshape(-1, 1), g.reshape(g.shape + (1,))
+        ga = sum_to(g @ b.swapaxes(-1, -2), a.shape).reshape(a_shape)
+        gb = sum_to(a.swapaxes(-1, -2) @ g, b.shape).reshape(b_shape)
+        return ga, gb
+
+
+class Linear(Function):
+    """x @ W.T + b (PyTorch's layout, W is (out, in)): one node for a layer.
+
+    dx = g @ W, dW = g.T @ x, db = g summed over the batch; dx is skipped when
+    x needs no gradient (an input batch).
+    """
+
+    symbol = "linear"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        flat = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        out = flat @ weight.T
+        if bias is not None:
+            out += bias
+        ctx.save_for_backward(flat, weight)
+        ctx.x_shape = x.shape
+        return out.reshape(x.shape[:-1] + (weight.shape[0],)) if x.ndim != 2 else out
+
+    @staticmethod
+    def backward(ctx, g):
+        flat, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        if g.ndim != 2:
+            g = g.reshape(-1, g.shape[-1])
+        gx = (g @ weight).reshape(ctx.x_shape) if needs[0] else None
+        gw = g.T @ flat if needs[1] else None
+        gb = g.sum(axis=0) if len(needs) > 2 and needs[2] else None
+        return gx, gw, gb
+
+
+# ------------------------------------------------------------------- softmax
+
+
+class LogSoftmax(Function):
+    """log softmax along axis: a - logsumexp(a);  da = g - softmax * sum(g)."""
+
+    symbol = "log_softmax"
+
+    @staticmethod
+    def forward(ctx, a, *, axis=-1):
+        shifted = a - a.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g - exp(out) * g.sum(axis=ctx.axis, keepdims=True)
+
+
+class Softmax(Function):
+    """softmax along axis: e**a / sum(e**a);  da = s * (g - sum(g * s))."""
+
+    symbol = "softmax"
+
+    @staticmethod
+    def forward(ctx, a, *, axis=-1):
+        e = np.exp(a - a.max(axis=axis, keepdims=True))
+        out = e / e.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return out * (g - (g * out).sum(axis=ctx.axis, keepdims=True))
+
+
+class LogSumExp(Function):
+    """log(sum(e**a)) along axis, shifted by the max;  da = g * e**(a - out)."""
+
+    symbol = "logsumexp"
+
+    @staticmethod
+    def forward(ctx, a, *, axis=None, keepdims=False):
+        peak = a.max(axis=axis, keepdims=True)
+        peak = np.where(np.isfinite(peak), peak, 0)
+        out = np.log(np.exp(a - peak).sum(axis=axis, keepdims=True)) + peak
+        out = out if keepdims else drop_axes(out, axis)
+        ctx.save_for_backward(a, out)
+        ctx.kept = keepdims_shape(a.shape, axis)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        return g.reshape(ctx.kept) * exp(a - out.reshape(ctx.kept))

@@ -1,0 +1,278 @@
+"""Gradients you can trust: central differences, gradcheck, functional grad.
+
+``numerical_grad`` differentiates by central differences,
+(f(x + eps) - f(x - eps)) / 2 eps, one element at a time. ``gradcheck``
+compares it with backprop, in full (every element) or along random directions
+(cheap for large inputs, as JAX's ``check_grads``), and at ``order=2``
+checks second derivatives through ``create_graph``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence, Union
+
+import numpy as np
+
+from .functions import Identity
+from .graph import Node, backward, enable_grad, no_grad
+from .tensor import Tensor
+from .value import Value
+
+Argnums = Union[int, Sequence[int]]
+
+
+class GradcheckError(AssertionError):
+    """Backprop and numerical gradients disagree; says where and by how much."""
+
+    def __init__(self, message: str, input_index: int, element: Any,
+                 analytic: float, numerical: float) -> None:
+        super().__init__(message)
+        self.input_index, self.element = input_index, element
+        self.analytic, self.numerical = analytic, numerical
+
+
+# ---------------------------------------------------------------- functional
+
+
+def value_and_grad(f: Callable, argnums: Argnums = 0, create_graph: bool = False) -> Callable:
+    """``f``'s value and its gradient with respect to the arguments ``argnums``.
+
+    Arguments may be Values, Tensors, floats or arrays; gradients come back in
+    the same kind (float for a float, array for an array). Nothing else's
+    ``.grad`` changes. With ``create_graph`` the gradients are nodes, so
+    ``grad(grad(f))`` gives second derivatives.
+    """
+    picked = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+    def wrapped(*args: Any) -> tuple[Any, Any]:
+        args = list(args)
+        for i in picked:
+            args[i] = _differentiable(args[i])
+        out = f(*args)
+        _check_scalar(out, "value_and_grad")
+        inputs = tuple(args[i] for i in picked)
+        seed = 1.0 if isinstance(out, Value) else np.ones_like(out.data)
+        backward(out, seed, create_graph=create_graph, inputs=inputs)
+        grads = tuple(_result(x, create_graph) for x in inputs)
+        value = out if create_graph else _plain(out)
+        return value, grads[0] if isinstance(argnums, int) else grads
+
+    return wrapped
+
+
+def grad(f: Callable, argnums: Argnums = 0, create_graph: bool = False) -> Callable:
+    """The gradient of scalar ``f`` with respect to ``argnums`` (see value_and_grad)."""
+    with_value = value_and_grad(f, argnums, create_graph)
+    return lambda *args: with_value(*args)[1]
+
+
+def _differentiable(x: Any) -> Node:
+    """A node to differentiate with respect to: a boundary for the pass."""
+    if isinstance(x, Node):
+        return Identity.apply(x) if x.requires_grad else type(x)(x.data, requires_grad=True) if isinstance(x, Tensor) else Identity.apply(x)
+    if isinstance(x, (int, float)):
+        return Value(x)
+    return Tensor(np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float32)), requires_grad=True)
+
+
+def _result(node: Node, create_graph: bool) -> Any:
+    g = node.grad
+    if g is None:
+        return np.zeros_like(node.data)
+    return g
+
+
+def _plain(out: Node) -> Any:
+    return out.data if isinstance(out, Value) else out.data.copy()
+
+
+def _check_scalar(out: Any, who: str) -> None:
+    if not isinstance(out, Node):
+        raise TypeError(f"{who}: f must return a Value or a Tensor, got {type(out).__name__}")
+    if isinstance(out, Tensor) and out.size != 1:
+        raise ValueError(f"{who}: f must return one element, got shape {out.shape}")
+
+
+# ----------------------------------------------------------------- numerical
+
+
+def numerical_grad(f: Callable, *inputs: Any, eps: float = 1e-6) -> tuple[Any, ...]:
+    """Central differences of scalar ``f`` at ``inputs``, one gradient per input.
+
+    d f / d x_i ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps). Inputs are
+    copied, never changed; run it in float64 for trustworthy digits.
+    """
+    base = [_copy_input(x) for x in inputs]
+    grads = []
+    for k, x in enumerate(base):
+        if isinstance(x, Value):
+            grads.append(_central(f, base, k, None, eps))
+            continue
+        g = np.zeros(x.shape, dtype=np.float64)
+        for idx in np.ndindex(*x.shape):
+            g[idx] = _central(f, base, k, idx, eps)
+        grads.append(g)
+    return tuple(grads)
+
+
+def _central(f: Callable, base: list, k: int, idx: Any, eps: float) -> float:
+    plus = _evaluate(f, _shifted(base, k, idx, eps))
+    minus = _evaluate(f, _shifted(base, k, idx, -eps))
+    return (plus - minus) / (2 * eps)
+
+
+def _directional(f: Callable, base: list, direction: list, eps: float) -> float:
+    def along(step: float) -> list:
+        return [
+            Value(x.data + step * d) if isinstance(x, Value) else Tensor(x.data + step * d)
+            for x, d in zip(base, direction)
+        ]
+
+    return (_evaluate(f, along(eps)) - _evaluate(f, along(-eps))) / (2 * eps)
+
+
+def _shifted(base: list, k: int, idx: Any, step: float) -> list:
+    inputs = list(base)
+    x = base[k]
+    if isinstance(x, Value):
+        inputs[k] = Value(x.data + step)
+    else:
+        data = x.data.copy()
+        data[idx] += step
+        inputs[k] = Tensor(data)
+    return inputs
+
+
+def _evaluate(f: Callable, inputs: list) -> float:
+    with no_grad():
+        out = f(*inputs)
+    return _to_float(out)
+
+
+def _to_float(out: Any) -> float:
+    if isinstance(out, Value):
+        return out.data
+    if isinstance(out, Tensor):
+        if out.size != 1:
+            raise ValueError(f"f must return one element, got shape {out.shape}")
+        return float(out.data.reshape(()))
+    return float(out)
+
+
+def _copy_input(x: Any) -> Node:
+    """A float64 leaf holding the input's value (Values stay scalar)."""
+    if isinstance(x, Value) or isinstance(x, (int, float)):
+        return Value(float(x.data if isinstance(x, Value) else x))
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return Tensor(data.astype(np.float64), requires_grad=True)
+
+
+# ----------------------------------------------------------------- gradcheck
+
+
+def gradcheck(
+    f: Callable,
+    *inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    mode: str = "full",
+    directions: int = 3,
+    order: int = 1,
+    seed: int = 0,
+) -> bool:
+    """True if backprop matches central differences; else raises ``GradcheckError``.
+
+    ``f`` maps the inputs to a Value or Tensor; a non-scalar result is checked
+    through a fixed random projection ``sum(u * f)``. Inputs are checked as
+    float64 copies. ``mode="full"`` compares every element (small inputs);
+    ``mode="directional"`` compares <v, grad> with the numerical derivative
+    along ``directions`` random v (large inputs). ``order=2`` checks the second
+    derivative: the gradient of <w, grad f> computed with ``create_graph``.
+    A mismatch is |analytic - numerical| > atol + rtol * |numerical|.
+    """
+    if mode not in ("full", "directional"):
+        raise ValueError(f"gradcheck: mode must be 'full' or 'directional', got {mode!r}")
+    rng = np.random.default_rng(seed)
+    base = [_copy_input(x) for x in inputs]
+    scalar_f = _projected(f, base, rng)
+    for _ in range(order - 1):
+        scalar_f = _directional_derivative(scalar_f, base, rng)
+    analytic = _analytic(scalar_f, base)
+    if mode == "full":
+        numerical = numerical_grad(scalar_f, *base, eps=eps)
+        _compare_full(analytic, numerical, atol, rtol, order)
+    else:
+        for _ in range(directions):
+            direction = [_random_like(x, rng) for x in base]
+            expected = _directional(scalar_f, base, direction, eps)
+            got = sum(float(np.sum(np.asarray(a) * d)) for a, d in zip(analytic, direction))
+            _check_close(got, expected, atol, rtol, "direction", "<v, grad>", order)
+    return True
+
+
+def _projected(f: Callable, base: list, rng: np.random.Generator) -> Callable:
+    """f itself if it returns one element, else sum(u * f) for a fixed random u."""
+    with no_grad():
+        sample = f(*base)
+    if isinstance(sample, Value) or (isinstance(sample, Tensor) and sample.size == 1):
+        return f
+    if not isinstance(sample, Tensor):
+        raise TypeError(f"gradcheck: f must return a Value or a Tensor, got {type(sample).__name__}")
+    u = rng.standard_normal(sample.shape)
+    return lambda *xs: (f(*xs) * u).sum()
+
+
+def _directional_derivative(f: Callable, base: list, rng: np.random.Generator) -> Callable:
+    """x -> <w, grad f(x)>, differentiable (built with create_graph)."""
+    weights = [_random_like(x, rng) for x in base]
+
+    def first(*xs: Any) -> Node:
+        with enable_grad():  # numerical_grad evaluates under no_grad
+            grads = grad(f, argnums=tuple(range(len(xs))), create_graph=True)(*xs)
+        total = None
+        for g, w in zip(grads, weights):
+            term = g * w if isinstance(g, Value) else (g * w).sum() if isinstance(g, Tensor) else None
+            if term is not None:
+                total = term if total is None else total + term
+        return total if total is not None else f(*xs) * 0.0
+
+    return first
+
+
+def _analytic(f: Callable, base: list) -> list:
+    grads = grad(f, argnums=tuple(range(len(base))))(*base)
+    return [g.data if isinstance(g, Node) else g for g in grads]
+
+
+def _random_like(x: Node, rng: np.random.Generator) -> Any:
+    if isinstance(x, Value):
+        return float(rng.standard_normal())
+    return rng.standard_normal(x.shape)
+
+
+def _compare_full(analytic: list, numerical: tuple, atol: float, rtol: float, order: int) -> None:
+    worst = None
+    for k, (a, n) in enumerate(zip(analytic, numerical)):
+        a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
+        excess = np.abs(a - n) - (atol + rtol * np.abs(n))
+        if excess.size and (worst is None or excess.max() > worst[0]):
+            idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), excess.shape))
+            worst = (excess.max(), k, idx, float(a[idx]), float(n[idx]))
+    if worst is not None and worst[0] > 0:
+        _, k, idx, a, n = worst
+        _check_close(a, n, atol, rtol, f"input {k}", f"element {idx}", order, k, idx)
+
+
+def _check_close(analytic: float, numerical: float, atol: float, rtol: float,
+                 where: str, what: str, order: int, k: int = -1, idx: Any = None) -> None:
+    error = abs(analytic - numerical)
+    if error <= atol + rtol * abs(numerical) and np.isfinite(analytic):
+        return
+    relative = error / max(abs(numerical), 1e-300)
+    kind = "gradient" if order == 1 else f"order-{order} derivative"
+    raise GradcheckError(
+        f"gradcheck: {kind} mismatch at {where}, {what}: analytic {analytic:.10g} vs "
+        f"numerical {numerical:.10g} (absolute error {error:.3g}, relative error "
+        f"{relative:.3g}; atol={atol}, rtol={rtol})",
+        k, idx, analytic, numerical,
+    )

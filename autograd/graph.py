@@ -1,0 +1,228 @@
+"""The graph core that Value and Tensor share.
+
+A node holds ``data``, ``grad``, the ``Function`` that made it (``_fn``) and
+its inputs (``_parents``; ``None`` stands for a constant input that is not a
+node). ``Function.backward(ctx, grad)`` reads ``ctx.saved_tensors`` and returns
+one gradient per input. Built-in scalar ops save a plain tuple on the node and
+the node itself is the context, so a first-order pass allocates nothing per
+node; ops applied generically keep a ``Context`` in ``_ctx``. Grad mode
+(``no_grad``), the topological order and the backward driver live here, once.
+"""
+from __future__ import annotations
+
+import itertools
+from operator import attrgetter
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+
+class _GradMode:
+    """Whether new ops are recorded; read on every op, so a plain attribute."""
+
+    __slots__ = ("enabled",)
+
+    def __init__(self) -> None:
+        self.enabled = True
+
+
+grad_mode = _GradMode()
+next_order = itertools.count().__next__
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Record nothing inside the block: results are constants (as in PyTorch)."""
+    previous, grad_mode.enabled = grad_mode.enabled, False
+    try:
+        yield
+    finally:
+        grad_mode.enabled = previous
+
+
+@contextmanager
+def enable_grad() -> Iterator[None]:
+    """Record ops again inside the block, e.g. within ``no_grad``."""
+    previous, grad_mode.enabled = grad_mode.enabled, True
+    try:
+        yield
+    finally:
+        grad_mode.enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """True when new ops are recorded for backward."""
+    return grad_mode.enabled
+
+
+class Node:
+    """What every graph node has; subclasses say what ``data`` is.
+
+    ``_order`` numbers nodes as they are created. Every node is created after
+    its inputs, so the nodes reachable from a root, sorted by descending
+    ``_order``, come each after all of its consumers: a valid reverse
+    topological order, found without a depth-first post-order walk.
+    """
+
+    __slots__ = (
+        "data", "grad", "_fn", "_parents", "saved_tensors", "_ctx", "_order", "_mark",
+        "__weakref__",
+    )
+    requires_grad: bool
+    _fresh_grad: Any = None  # an intermediate's grad at the start of a pass
+    shapes = None  # input shapes of a broadcasting op (tensor contexts set it)
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """Per input, whether it wants a gradient (PyTorch's ctx attribute)."""
+        return tuple(p is not None and p.requires_grad for p in self._parents)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for nodes no recorded op made (inputs, parameters, constants)."""
+        return self._fn is None
+
+    def _wrap_constant(self, data: Any) -> "Node":
+        """A node of this node's type holding ``data``, needing no gradient."""
+        raise NotImplementedError
+
+
+class Context:
+    """The backward context of an op applied generically (``Function.apply``).
+
+    Holds ``saved_tensors``, ``needs_input_grad`` and whatever ``forward`` sets
+    (``ctx.axis = 1``), as PyTorch's ``ctx`` does.
+    """
+
+    saved_tensors: tuple = ()
+    needs_input_grad: tuple = ()
+    shapes = None
+
+    def save_for_backward(self, *items: Any) -> None:
+        self.saved_tensors = items
+
+
+class _GraphContext:
+    """The context for ``create_graph=True``: saved data become graph nodes.
+
+    ``forward`` saved raw data (floats, arrays). Each saved item that *is* the
+    data of an input or of the output (every node owns a distinct data object)
+    is replaced by that node, so the derivative formula, run on nodes, builds
+    a differentiable graph. Other saved items stay constants.
+    """
+
+    shapes = None
+
+    def __init__(self, node: Node) -> None:
+        ctx = node._ctx or node
+        by_identity = {id(node.data): node}
+        for parent in node._parents:
+            if parent is not None:
+                by_identity.setdefault(id(parent.data), parent)
+        if isinstance(ctx, Context):
+            vars(self).update(vars(ctx))
+        self.needs_input_grad = node.needs_input_grad
+        self.saved_tensors = tuple(by_identity.get(id(item), item) for item in ctx.saved_tensors)
+
+
+class Function:
+    """An op: ``forward(ctx, *inputs)`` on raw data, ``backward(ctx, grad)``.
+
+    ``backward`` returns one gradient per positional input (``None`` where an
+    input needs none), written with ``+ - * /`` and node methods so the same
+    formula runs on numbers in a first-order pass and on nodes under
+    ``create_graph=True``. Subclass it and call ``MyOp.apply(x, y)``.
+    """
+
+    symbol = ""
+
+    @staticmethod
+    def forward(ctx: Any, *inputs: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Node:
+        """Run ``forward`` on the inputs' data and record the op in the graph."""
+        node_type = next((type(x) for x in inputs if isinstance(x, Node)), None)
+        if node_type is None:
+            raise TypeError(f"{cls.__name__}.apply needs at least one Value or Tensor input")
+        return node_type._apply(cls, inputs, params)
+
+    @classmethod
+    def name(cls) -> str:
+        """The op's short name, as pictures and ``_op`` show it."""
+        return cls.symbol or cls.__name__
+
+
+def topological_order(root: Node, boundary: frozenset = frozenset()) -> list[Node]:
+    """Nodes that need a gradient, reachable from ``root``, consumers first.
+
+    Why an order at all: in ``y = a * b; z = y + y`` the node ``y`` must hold
+    both contributions from ``z`` before it passes its gradient on to ``a`` and
+    ``b``. Sorting by descending creation number guarantees that. Each node
+    found is marked with a token for this walk (cheaper than a visited set)
+    and, if it is an intermediate, its ``.grad`` is reset for the new pass.
+    The walk does not go past ``boundary`` nodes.
+    """
+    token = object()
+    root._mark = token
+    stack = [root]
+    nodes = []
+    push, pop, keep = stack.append, stack.pop, nodes.append
+    while stack:
+        node = pop()
+        keep(node)
+        if node._fn is not None:
+            node.grad = node._fresh_grad
+        if boundary and node in boundary:
+            continue
+        for parent in node._parents:
+            if parent is not None and parent._mark is not token and parent.requires_grad:
+                parent._mark = token
+                push(parent)
+    nodes.sort(key=_order_of, reverse=True)
+    return nodes
+
+
+_order_of = attrgetter("_order")
+
+
+def backward(
+    root: Node, grad: Any, create_graph: bool = False, inputs: tuple[Node, ...] = ()
+) -> None:
+    """Reverse mode: push ``grad`` from ``root`` to every node that needs one.
+
+    Leaves accumulate into ``.grad`` (a second call adds the same gradient
+    again, as PyTorch does); each intermediate's ``.grad`` holds this pass's
+    gradient only. With ``create_graph`` the formulas run on nodes, so the
+    gradients are themselves differentiable. Given ``inputs``, the pass stops
+    at them and leaves every other ``.grad`` as it was (``autograd.grad``).
+    """
+    boundary = frozenset(inputs)
+    order = topological_order(root, boundary)
+    untouched = [(n, n.grad) for n in order if n._fn is None and n not in boundary] if inputs else ()
+    if create_graph and not isinstance(grad, Node):
+        grad = root._wrap_constant(grad)
+    old = root.grad
+    root.grad = grad if old is None else old + grad
+    previous, grad_mode.enabled = grad_mode.enabled, create_graph
+    try:
+        for node in order:
+            fn = node._fn
+            if fn is None or node.grad is None or boundary and node in boundary:
+                continue
+            ctx = _GraphContext(node) if create_graph else node._ctx or node
+            grads = fn.backward(ctx, node.grad)
+            if type(grads) is not tuple:
+                grads = (grads,)
+            for parent, parent_grad in zip(node._parents, grads):
+                if parent_grad is not None and parent is not None and parent.requires_grad:
+                    old = parent.grad
+                    parent.grad = parent_grad if old is None else old + parent_grad
+    finally:
+        grad_mode.enabled = previous
+        for node, old in untouched:
+            node.grad = old

@@ -1,0 +1,1 @@
+"""chaingrad's demos: the classic lessons of gradient descent and backprop."""

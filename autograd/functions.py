@@ -25,14 +25,14 @@ def exp(x: Any) -> Any:
     """e**x on a node, a float or an array."""
     if isinstance(x, Node):
         return x.exp()
-    return math.exp(x) if isinstance(x, float) else np.exp(x)
+    return math.exp(x) if isinstance(x, (int, float)) else np.exp(x)
 
 
 def log(x: Any) -> Any:
     """Natural log on a node, a float or an array."""
     if isinstance(x, Node):
         return x.log()
-    return math.log(x) if isinstance(x, float) else np.log(x)
+    return math.log(x) if isinstance(x, (int, float)) else np.log(x)
 
 
 def expand(x: Any, shape: tuple) -> Any:
@@ -615,6 +615,28 @@ class Concatenate(Function):
 
 
 # ------------------------------------------------------------- linear algebra
+
+
+class Dot(Function):
+    """b + sum_i w_i x_i, a scalar neuron in one node;  db = g, dw_i = g x_i, dx_i = g w_i.
+
+    Inputs are (b, w_1..w_n, x_1..x_n); one node instead of 2n keeps scalar
+    graphs (nn.scalar) small: fewer nodes to build, walk and collect.
+    """
+
+    symbol = "dot"
+
+    @staticmethod
+    def forward(ctx, bias, *weights_then_inputs):
+        n = len(weights_then_inputs) // 2
+        ctx.save_for_backward(*weights_then_inputs)
+        return bias + sum(w * x for w, x in zip(weights_then_inputs[:n], weights_then_inputs[n:]))
+
+    @staticmethod
+    def backward(ctx, g):
+        saved = ctx.saved_tensors
+        n = len(saved) // 2
+        return (g, *[g * x for x in saved[n:]], *[g * w for w in saved[:n]])
 
 
 class MatMul(Function):

@@ -5,7 +5,9 @@ its inputs (``_parents``; ``None`` stands for a constant input that is not a
 node). ``Function.backward(ctx, grad)`` reads ``ctx.saved_tensors`` and returns
 one gradient per input. Built-in scalar ops save a plain tuple on the node and
 the node itself is the context, so a first-order pass allocates nothing per
-node; ops applied generically keep a ``Context`` in ``_ctx``. Grad mode
+node; ops applied generically keep a ``Context`` in ``_ctx`` (a slot only the
+node types that need it have: every byte of a Value counts, a graph holds
+millions). Grad mode
 (``no_grad``), the topological order and the backward driver live here, once.
 """
 from __future__ import annotations
@@ -63,11 +65,9 @@ class Node:
     topological order, found without a depth-first post-order walk.
     """
 
-    __slots__ = (
-        "data", "grad", "_fn", "_parents", "saved_tensors", "_ctx", "_order", "_mark",
-        "__weakref__",
-    )
+    __slots__ = ("data", "grad", "_fn", "_parents", "saved_tensors", "_order", "_mark")
     requires_grad: bool
+    _ctx: Any = None  # a Context, for ops applied generically; else the node is its context
     _fresh_grad: Any = None  # an intermediate's grad at the start of a pass
     shapes = None  # input shapes of a broadcasting op (tensor contexts set it)
 
@@ -146,10 +146,10 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Node:
         """Run ``forward`` on the inputs' data and record the op in the graph."""
-        node_type = next((type(x) for x in inputs if isinstance(x, Node)), None)
-        if node_type is None:
-            raise TypeError(f"{cls.__name__}.apply needs at least one Value or Tensor input")
-        return node_type._apply(cls, inputs, params)
+        for x in inputs:
+            if isinstance(x, Node):
+                return type(x)._apply(cls, inputs, params)
+        raise TypeError(f"{cls.__name__}.apply needs at least one Value or Tensor input")
 
     @classmethod
     def name(cls) -> str:

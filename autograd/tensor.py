@@ -54,7 +54,7 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
 class Tensor(Node):
     """An n-d array in the graph: ``.data`` (ndarray), ``.grad`` (ndarray or None)."""
 
-    __slots__ = ("requires_grad", "label")
+    __slots__ = ("_ctx", "requires_grad", "label")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected op
     __hash__ = Node.__hash__  # comparisons return arrays, identity stays the hash
 
@@ -82,9 +82,16 @@ class Tensor(Node):
     def _apply(cls, fn: type[Function], inputs: tuple, params: dict) -> "Tensor":
         """Run ``fn.forward`` on the inputs' arrays; record it if any input needs a grad."""
         ctx = Context()
-        needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-        ctx.needs_input_grad = needs
-        data = fn.forward(ctx, *[x.data if isinstance(x, Tensor) else x for x in inputs], **params)
+        raw, needs = [], []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                raw.append(x.data)
+                needs.append(x.requires_grad)
+            else:
+                raw.append(x)
+                needs.append(False)
+        ctx.needs_input_grad = needs = tuple(needs)
+        data = fn.forward(ctx, *raw, **params)
         if type(data) is not np.ndarray:
             data = np.asarray(data)
         out = _new(Tensor)
@@ -92,7 +99,7 @@ class Tensor(Node):
         out.grad = out._mark = None
         out.label = ""
         out.saved_tensors = ()
-        if grad_mode.enabled and True in needs:
+        if True in needs and grad_mode.enabled:
             out.requires_grad = True
             out._fn, out._ctx = fn, ctx
             out._parents = tuple(x if isinstance(x, Node) else None for x in inputs)

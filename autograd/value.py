@@ -3,13 +3,14 @@
 Each op computes its forward with ``math`` inline (a float op is ~50 ns, so a
 generic dispatch would dominate) and records the built-in ``Function`` whose
 ``backward`` is the derivative, shared with Tensor. The node is its own
-backward context: ``_ctx`` is the tuple ``saved_tensors`` returns.
+backward context: ``saved_tensors`` is the plain tuple the op saved.
 """
 from __future__ import annotations
 
 import math
 from numbers import Real
-from typing import Any, Union
+from operator import mul
+from typing import Any, Sequence, Union
 
 from . import functions as F
 from .graph import Context, Function, Node, backward, grad_mode, next_order
@@ -35,7 +36,7 @@ class Value(Node):
         self.data = float(data) * 1.0
         self.grad = 0.0
         self.label = label
-        self._fn = self._ctx = self._mark = None
+        self._fn = self._mark = None
         self._parents = self.saved_tensors = ()
         self._order = next_order()
 
@@ -50,7 +51,7 @@ class Value(Node):
         data = fn.forward(ctx, *(x.data for x in inputs), **params)
         if not isinstance(data, Real):
             raise TypeError(f"{fn.__name__}.forward must return a number for Values, got {data!r}")
-        out = _make(float(data) * 1.0, fn, inputs, ())
+        out = _make(float(data) * 1.0, fn, inputs, (), _AppliedValue)
         out._ctx = ctx if out._fn is not None else None
         return out
 
@@ -204,13 +205,32 @@ class Value(Node):
         return f"Value(data={self.data:.6g}, grad={_format_grad(self.grad)}{label})"
 
 
-def _make(data: float, fn: type[Function], parents: tuple, saved: tuple) -> Value:
+def dot(weights: Sequence[Value], inputs: Sequence[Union[Value, Number]], bias: Value) -> Value:
+    """bias + sum_i weights[i] * inputs[i] as one node (a neuron's pre-activation)."""
+    if len(weights) != len(inputs):
+        raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+    inputs = [x if isinstance(x, Value) else Value(x) for x in inputs]
+    w_data = [w.data for w in weights]
+    x_data = [x.data for x in inputs]
+    data = bias.data + sum(map(mul, w_data, x_data))
+    return _make(data, F.Dot, (bias, *weights, *inputs), (*w_data, *x_data))
+
+
+class _AppliedValue(Value):
+    """A Value made by a user-defined Function: it keeps a Context."""
+
+    __slots__ = ("_ctx",)
+
+
+def _make(
+    data: float, fn: type[Function], parents: tuple, saved: tuple, node_type: type = Value
+) -> Value:
     """The output node of ``fn``; recorded only when grad mode is on."""
-    out = _new(Value)
+    out = _new(node_type)
     out.data = data
     out.grad = 0.0
     out.label = ""
-    out._ctx = out._mark = None
+    out._mark = None
     if grad_mode.enabled:
         out._fn, out._parents, out.saved_tensors = fn, parents, saved
     else:

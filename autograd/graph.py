@@ -85,6 +85,10 @@ class Node:
         """A node of this node's type holding ``data``, needing no gradient."""
         raise NotImplementedError
 
+    def _own_grad(self, grad: Any) -> Any:
+        """A leaf's first gradient, as the leaf may keep it (see Tensor)."""
+        return grad
+
 
 class Context:
     """The backward context of an op applied generically (``Function.apply``).
@@ -221,7 +225,10 @@ def backward(
             for parent, parent_grad in zip(node._parents, grads):
                 if parent_grad is not None and parent is not None and parent.requires_grad:
                     old = parent.grad
-                    parent.grad = parent_grad if old is None else old + parent_grad
+                    if old is not None:
+                        parent.grad = old + parent_grad
+                    else:
+                        parent.grad = parent_grad if parent._fn else parent._own_grad(parent_grad)
     finally:
         grad_mode.enabled = previous
         for node, old in untouched:

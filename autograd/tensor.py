@@ -113,6 +113,16 @@ class Tensor(Node):
     def _wrap_constant(self, data: Any) -> "Tensor":
         return Tensor(as_array(data, self.dtype))
 
+    def _own_grad(self, grad: Any) -> Any:
+        """A leaf's ``.grad`` must be a writable array of its own, not a view
+        (a broadcast or reshape of another node's gradient): copy those."""
+        if isinstance(grad, np.ndarray) and not (grad.flags.owndata and grad.flags.writeable):
+            return grad.copy()
+        return grad
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
     # -------------------------------------------------------------- attributes
 
     @property

@@ -9,9 +9,10 @@ from .tensor import (
     Tensor, concatenate, get_default_dtype, maximum, minimum, set_default_dtype, stack, where,
 )
 from .value import Value
+from .viz import draw_dot
 
 __all__ = [
-    "Context", "Function", "GradcheckError", "Tensor", "Value", "concatenate", "enable_grad",
+    "Context", "Function", "GradcheckError", "Tensor", "Value", "concatenate", "draw_dot", "enable_grad",
     "get_default_dtype", "grad", "gradcheck", "is_grad_enabled", "maximum", "minimum",
     "no_grad", "numerical_grad", "set_default_dtype", "stack", "value_and_grad", "where",
 ]

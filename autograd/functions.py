@@ -611,7 +611,7 @@ class Concatenate(Function):
         starts = [0, *ctx.bounds]
         ends = [*ctx.bounds, g.shape[axis]]
         lead = (slice(None),) * axis
-        return tuple(g[lead + (slice(s, e),)] for s, e in zip(starts, ends))
+        return tuple(g[lead + (slice(s, e),)] for s, e in zip(starts, ends, strict=True))
 
 
 # ------------------------------------------------------------- linear algebra
@@ -630,7 +630,8 @@ class Dot(Function):
     def forward(ctx, bias, *weights_then_inputs):
         n = len(weights_then_inputs) // 2
         ctx.save_for_backward(*weights_then_inputs)
-        return bias + sum(w * x for w, x in zip(weights_then_inputs[:n], weights_then_inputs[n:]))
+        weights, inputs = weights_then_inputs[:n], weights_then_inputs[n:]
+        return bias + sum(w * x for w, x in zip(weights, inputs, strict=True))
 
     @staticmethod
     def backward(ctx, g):
@@ -653,8 +654,9 @@ class MatMul(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         a_shape, b_shape = a.shape, b.shape
-        if a.ndim == 1:
-            a, g = a.reshape(1, -1), g.reshape(g.shape[:-1] + (1, g.shape[-1]) if b.ndim > 1 else (1,) + g.shape)
+        if a.ndim == 1:  # (k,) @ b: a row vector; g gains the row axis
+            g = g.reshape(g.shape[:-1] + (1, g.shape[-1]) if b.ndim > 1 else (1,) + g.shape)
+            a = a.reshape(1, -1)
         if b.ndim == 1:
             b, g = b.reshape(-1, 1), g.reshape(g.shape + (1,))
         ga = sum_to(g @ b.swapaxes(-1, -2), a.shape).reshape(a_shape)
@@ -689,8 +691,9 @@ class Linear(Function):
             g = g.reshape(-1, g.shape[-1])
         gx = (g @ weight).reshape(ctx.x_shape) if needs[0] else None
         gw = g.T @ flat if needs[1] else None
-        gb = g.sum(axis=0) if len(needs) > 2 and needs[2] else None
-        return gx, gw, gb
+        if len(needs) == 2:  # applied without a bias
+            return gx, gw
+        return gx, gw, g.sum(axis=0) if needs[2] else None
 
 
 # ------------------------------------------------------------------- softmax

@@ -13,9 +13,10 @@ millions). Grad mode
 from __future__ import annotations
 
 import itertools
-from operator import attrgetter
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from operator import attrgetter
+from typing import Any
 
 
 class _GradMode:
@@ -81,7 +82,7 @@ class Node:
         """True for nodes no recorded op made (inputs, parameters, constants)."""
         return self._fn is None
 
-    def _wrap_constant(self, data: Any) -> "Node":
+    def _wrap_constant(self, data: Any) -> Node:
         """A node of this node's type holding ``data``, needing no gradient."""
         raise NotImplementedError
 
@@ -222,7 +223,12 @@ def backward(
             grads = fn.backward(ctx, node.grad)
             if type(grads) is not tuple:
                 grads = (grads,)
-            for parent, parent_grad in zip(node._parents, grads):
+            if len(grads) != len(node._parents):
+                raise ValueError(
+                    f"{fn.__name__}.backward returned {len(grads)} gradients for "
+                    f"{len(node._parents)} inputs"
+                )
+            for parent, parent_grad in zip(node._parents, grads):  # noqa: B905 (checked above)
                 if parent_grad is not None and parent is not None and parent.requires_grad:
                     old = parent.grad
                     if old is not None:

@@ -8,7 +8,8 @@ summed back to each input's shape there.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Sequence, Union
+from collections.abc import Iterable, Sequence
+from typing import Any, Union
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from . import functions as F
 from .graph import Context, Function, Node, backward, grad_mode, next_order
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
-Axis = Optional[Union[int, tuple[int, ...]]]
+Axis = int | tuple[int, ...] | None
 
 _new = object.__new__
 _default_dtype = np.dtype(np.float32)
@@ -40,6 +41,8 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """An ndarray for ``data``: arrays keep their dtype, Python data gets the default."""
     if isinstance(data, Tensor):
         data = data.data
+    if isinstance(data, np.generic):  # a NumPy scalar (np.float64(1.0)) keeps its dtype too
+        data = np.asarray(data)
     if isinstance(data, np.ndarray):
         return data.astype(dtype, copy=False) if dtype is not None else data
     if dtype is None:
@@ -79,7 +82,7 @@ class Tensor(Node):
     # --------------------------------------------------------------- recording
 
     @classmethod
-    def _apply(cls, fn: type[Function], inputs: tuple, params: dict) -> "Tensor":
+    def _apply(cls, fn: type[Function], inputs: tuple, params: dict) -> Tensor:
         """Run ``fn.forward`` on the inputs' arrays; record it if any input needs a grad."""
         ctx = Context()
         raw, needs = [], []
@@ -93,7 +96,7 @@ class Tensor(Node):
         ctx.needs_input_grad = needs = tuple(needs)
         data = fn.forward(ctx, *raw, **params)
         if type(data) is not np.ndarray:
-            data = np.asarray(data)
+            data = _as_output_array(ctx, data)
         out = _new(Tensor)
         out.data = data
         out.grad = out._mark = None
@@ -110,7 +113,7 @@ class Tensor(Node):
         out._order = next_order()
         return out
 
-    def _wrap_constant(self, data: Any) -> "Tensor":
+    def _wrap_constant(self, data: Any) -> Tensor:
         return Tensor(as_array(data, self.dtype))
 
     def _own_grad(self, grad: Any) -> Any:
@@ -142,7 +145,7 @@ class Tensor(Node):
         return self.data.size
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         """Axes reversed, as ``ndarray.T``."""
         return self.transpose()
 
@@ -159,11 +162,11 @@ class Tensor(Node):
         """The data as an ndarray (shared, not copied)."""
         return self.data
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same data as a new leaf that needs no gradient."""
         return Tensor(self.data)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Switch gradient tracking of a leaf in place; returns self."""
         if requires_grad and self.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
@@ -178,48 +181,48 @@ class Tensor(Node):
 
     # -------------------------------------------------------------- arithmetic
 
-    def __add__(self, other: ArrayLike) -> "Tensor":
+    def __add__(self, other: ArrayLike) -> Tensor:
         return F.Add.apply(self, _operand(other))
 
-    def __radd__(self, other: ArrayLike) -> "Tensor":
+    def __radd__(self, other: ArrayLike) -> Tensor:
         return F.Add.apply(_operand(other), self)
 
-    def __sub__(self, other: ArrayLike) -> "Tensor":
+    def __sub__(self, other: ArrayLike) -> Tensor:
         return F.Sub.apply(self, _operand(other))
 
-    def __rsub__(self, other: ArrayLike) -> "Tensor":
+    def __rsub__(self, other: ArrayLike) -> Tensor:
         return F.Sub.apply(_operand(other), self)
 
-    def __mul__(self, other: ArrayLike) -> "Tensor":
+    def __mul__(self, other: ArrayLike) -> Tensor:
         return F.Mul.apply(self, _operand(other))
 
-    def __rmul__(self, other: ArrayLike) -> "Tensor":
+    def __rmul__(self, other: ArrayLike) -> Tensor:
         return F.Mul.apply(_operand(other), self)
 
-    def __truediv__(self, other: ArrayLike) -> "Tensor":
+    def __truediv__(self, other: ArrayLike) -> Tensor:
         return F.Div.apply(self, _operand(other))
 
-    def __rtruediv__(self, other: ArrayLike) -> "Tensor":
+    def __rtruediv__(self, other: ArrayLike) -> Tensor:
         return F.Div.apply(_operand(other), self)
 
-    def __pow__(self, other: ArrayLike) -> "Tensor":
+    def __pow__(self, other: ArrayLike) -> Tensor:
         if isinstance(other, (int, float)):
             return F.PowConstant.apply(self, exponent=other)
         return F.Pow.apply(self, _operand(other))
 
-    def __rpow__(self, other: ArrayLike) -> "Tensor":
+    def __rpow__(self, other: ArrayLike) -> Tensor:
         return F.Pow.apply(_operand(other), self)
 
-    def __matmul__(self, other: ArrayLike) -> "Tensor":
+    def __matmul__(self, other: ArrayLike) -> Tensor:
         return F.MatMul.apply(self, _operand(other))
 
-    def __rmatmul__(self, other: ArrayLike) -> "Tensor":
+    def __rmatmul__(self, other: ArrayLike) -> Tensor:
         return F.MatMul.apply(_operand(other), self)
 
-    def __neg__(self) -> "Tensor":
+    def __neg__(self) -> Tensor:
         return F.Neg.apply(self)
 
-    def __getitem__(self, index: Any) -> "Tensor":
+    def __getitem__(self, index: Any) -> Tensor:
         return F.GetItem.apply(self, index=_raw_index(index))
 
     # Comparisons give plain boolean arrays: they have no gradient.
@@ -243,81 +246,81 @@ class Tensor(Node):
 
     # ------------------------------------------------------------- elementwise
 
-    def exp(self) -> "Tensor":
+    def exp(self) -> Tensor:
         return F.Exp.apply(self)
 
-    def log(self) -> "Tensor":
+    def log(self) -> Tensor:
         return F.Log.apply(self)
 
-    def sqrt(self) -> "Tensor":
+    def sqrt(self) -> Tensor:
         return F.Sqrt.apply(self)
 
-    def abs(self) -> "Tensor":
+    def abs(self) -> Tensor:
         return F.Abs.apply(self)
 
     __abs__ = abs
 
-    def tanh(self) -> "Tensor":
+    def tanh(self) -> Tensor:
         return F.Tanh.apply(self)
 
-    def sigmoid(self) -> "Tensor":
+    def sigmoid(self) -> Tensor:
         return F.Sigmoid.apply(self)
 
-    def relu(self) -> "Tensor":
+    def relu(self) -> Tensor:
         return F.Relu.apply(self)
 
-    def leaky_relu(self, slope: float = 0.01) -> "Tensor":
+    def leaky_relu(self, slope: float = 0.01) -> Tensor:
         return F.LeakyRelu.apply(self, slope=slope)
 
-    def softplus(self) -> "Tensor":
+    def softplus(self) -> Tensor:
         return F.Softplus.apply(self)
 
-    def clip(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         """Values limited to [min, max]; the gradient is 0 where clipped."""
         return F.Clip.apply(self, low=min, high=max)
 
     # -------------------------------------------------------------- reductions
 
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return F.Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
 
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return F.Mean.apply(self, axis=_axis(axis), keepdims=keepdims)
 
-    def max(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Largest element(s); ties share the gradient evenly."""
         return F.Amax.apply(self, axis=_axis(axis), keepdims=keepdims, reduce=np.max)
 
-    def min(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Smallest element(s); ties share the gradient evenly."""
         return F.Amax.apply(self, axis=_axis(axis), keepdims=keepdims, reduce=np.min)
 
-    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> "Tensor":
+    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """sum((x - mean)**2) / (n - ddof), NumPy's default ddof=0."""
         axis = _axis(axis)
         centered = self - self.mean(axis=axis, keepdims=True)
         count = self.size // int(np.prod(F.keepdims_shape(self.shape, axis)))
         return (centered * centered).sum(axis=axis, keepdims=keepdims) / (count - ddof)
 
-    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """log(sum(exp(x))), shifted by the max so 1e4 does not overflow."""
         return F.LogSumExp.apply(self, axis=_axis(axis), keepdims=keepdims)
 
-    def softmax(self, axis: int = -1) -> "Tensor":
+    def softmax(self, axis: int = -1) -> Tensor:
         return F.Softmax.apply(self, axis=axis)
 
-    def log_softmax(self, axis: int = -1) -> "Tensor":
+    def log_softmax(self, axis: int = -1) -> Tensor:
         return F.LogSoftmax.apply(self, axis=axis)
 
     # ---------------------------------------------------------------- movement
 
-    def reshape(self, *shape: Any) -> "Tensor":
+    def reshape(self, *shape: Any) -> Tensor:
         """Same data, new shape; ``reshape(2, -1)`` or ``reshape((2, -1))``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return F.Reshape.apply(self, shape=shape)
 
-    def transpose(self, *axes: Any) -> "Tensor":
+    def transpose(self, *axes: Any) -> Tensor:
         """Axes permuted (reversed when none are given), as ``ndarray.transpose``."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
@@ -325,33 +328,33 @@ class Tensor(Node):
 
     permute = transpose
 
-    def swapaxes(self, axis1: int, axis2: int) -> "Tensor":
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Two axes exchanged."""
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return self.transpose(axes)
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Axes start_dim..end_dim merged into one (all of them by default)."""
         shape = self.shape
         start, end = start_dim % max(self.ndim, 1), end_dim % max(self.ndim, 1)
         return self.reshape(shape[:start] + (-1,) + shape[end + 1 :]) if self.ndim else self.reshape(1)
 
-    def squeeze(self, axis: Axis = None) -> "Tensor":
+    def squeeze(self, axis: Axis = None) -> Tensor:
         """Size-1 axes removed (all of them, or those named)."""
         return self.reshape(np.squeeze(np.empty(self.shape, dtype=bool), axis=axis).shape)
 
-    def unsqueeze(self, axis: int) -> "Tensor":
+    def unsqueeze(self, axis: int) -> Tensor:
         """A size-1 axis inserted at ``axis``."""
         return self.reshape(np.expand_dims(np.empty(self.shape, dtype=bool), axis).shape)
 
-    def broadcast_to(self, shape: tuple[int, ...]) -> "Tensor":
+    def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
         """Repeated along new or size-1 axes; the gradient sums back."""
         return F.Expand.apply(self, shape=tuple(shape))
 
     # ---------------------------------------------------------------- backward
 
-    def backward(self, grad: Optional[ArrayLike] = None, create_graph: bool = False) -> None:
+    def backward(self, grad: ArrayLike | None = None, create_graph: bool = False) -> None:
         """Reverse mode from this tensor; ``grad`` defaults to 1 for one element.
 
         Leaves accumulate into ``.grad``; with ``create_graph`` the gradients
@@ -372,11 +375,24 @@ class Tensor(Node):
         else:
             grad = grad if create_graph and isinstance(grad, Tensor) else as_array(grad, self.dtype)
             if grad.shape != self.shape:
-                raise ValueError(f"backward(): grad has shape {grad.shape}, but the tensor has shape {self.shape}")
+                raise ValueError(
+                    f"backward(): grad has shape {grad.shape}, but the tensor has shape {self.shape}"
+                )
         backward(self, grad, create_graph)
 
 
-def _operand(x: ArrayLike) -> Union[Tensor, np.ndarray, float, int]:
+def _as_output_array(ctx: Context, result: Any) -> np.ndarray:
+    """A forward's non-array result (NumPy gives scalars for 0-d math) as an array.
+
+    A saved item that was that result is swapped for the array, so create_graph
+    still recognizes the output by identity and differentiates through it.
+    """
+    data = np.asarray(result)
+    ctx.saved_tensors = tuple(data if item is result else item for item in ctx.saved_tensors)
+    return data
+
+
+def _operand(x: ArrayLike) -> Tensor | np.ndarray | float | int:
     """A Tensor stays a node; a number stays a (weakly typed) number; else an array."""
     if isinstance(x, (Tensor, int, float)):
         return x

@@ -8,14 +8,15 @@ backward context: ``saved_tensors`` is the plain tuple the op saved.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from numbers import Real
 from operator import mul
-from typing import Any, Sequence, Union
+from typing import Any
 
 from . import functions as F
 from .graph import Context, Function, Node, backward, grad_mode, next_order
 
-Number = Union[int, float]
+Number = int | float
 
 _new = object.__new__
 
@@ -43,7 +44,7 @@ class Value(Node):
     # --------------------------------------------------------------- recording
 
     @classmethod
-    def _apply(cls, fn: type[Function], inputs: tuple, params: dict) -> "Value":
+    def _apply(cls, fn: type[Function], inputs: tuple, params: dict) -> Value:
         """Apply a user-defined Function to Values (and numbers)."""
         inputs = tuple(x if isinstance(x, Value) else Value(x) for x in inputs)
         ctx = Context()
@@ -51,11 +52,12 @@ class Value(Node):
         data = fn.forward(ctx, *(x.data for x in inputs), **params)
         if not isinstance(data, Real):
             raise TypeError(f"{fn.__name__}.forward must return a number for Values, got {data!r}")
-        out = _make(float(data) * 1.0, fn, inputs, (), _AppliedValue)
+        # Keep the very float forward returned: it may be saved for create_graph.
+        out = _make(data if type(data) is float else float(data), fn, inputs, (), _AppliedValue)
         out._ctx = ctx if out._fn is not None else None
         return out
 
-    def _wrap_constant(self, data: Any) -> "Value":
+    def _wrap_constant(self, data: Any) -> Value:
         return Value(data)
 
     @property
@@ -70,27 +72,27 @@ class Value(Node):
 
     # -------------------------------------------------------------- arithmetic
 
-    def __add__(self, other: Union["Value", Number]) -> "Value":
+    def __add__(self, other: Value | Number) -> Value:
         other = other if isinstance(other, Value) else Value(other)
         return _make(self.data + other.data, F.Add, (self, other), ())
 
-    def __sub__(self, other: Union["Value", Number]) -> "Value":
+    def __sub__(self, other: Value | Number) -> Value:
         other = other if isinstance(other, Value) else Value(other)
         return _make(self.data - other.data, F.Sub, (self, other), ())
 
-    def __mul__(self, other: Union["Value", Number]) -> "Value":
+    def __mul__(self, other: Value | Number) -> Value:
         other = other if isinstance(other, Value) else Value(other)
         a, b = self.data, other.data
         return _make(a * b, F.Mul, (self, other), (a, b))
 
-    def __truediv__(self, other: Union["Value", Number]) -> "Value":
+    def __truediv__(self, other: Value | Number) -> Value:
         other = other if isinstance(other, Value) else Value(other)
         a, b = self.data, other.data
         if b == 0.0:
             raise ZeroDivisionError(f"division: {a} / 0")
         return _make(a / b, F.Div, (self, other), (a, b))
 
-    def __pow__(self, other: Union["Value", Number]) -> "Value":
+    def __pow__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
             a, b = self.data, other.data
             out = _power(a, b)
@@ -100,27 +102,27 @@ class Value(Node):
         a = self.data
         return _make(_power(a, other), F.PowConstant, (self,), (a, other))
 
-    def __neg__(self) -> "Value":
+    def __neg__(self) -> Value:
         return _make(-self.data, F.Neg, (self,), ())
 
-    def __radd__(self, other: Number) -> "Value":
+    def __radd__(self, other: Number) -> Value:
         return Value(other) + self
 
-    def __rsub__(self, other: Number) -> "Value":
+    def __rsub__(self, other: Number) -> Value:
         return Value(other) - self
 
-    def __rmul__(self, other: Number) -> "Value":
+    def __rmul__(self, other: Number) -> Value:
         return Value(other) * self
 
-    def __rtruediv__(self, other: Number) -> "Value":
+    def __rtruediv__(self, other: Number) -> Value:
         return Value(other) / self
 
-    def __rpow__(self, other: Number) -> "Value":
+    def __rpow__(self, other: Number) -> Value:
         return Value(other) ** self
 
     # --------------------------------------------------------------- functions
 
-    def exp(self) -> "Value":
+    def exp(self) -> Value:
         """e**x."""
         try:
             out = math.exp(self.data)
@@ -128,14 +130,14 @@ class Value(Node):
             raise OverflowError(f"exp({self.data}): result too large") from None
         return _make(out, F.Exp, (self,), (out,))
 
-    def log(self) -> "Value":
+    def log(self) -> Value:
         """ln x, for x > 0."""
         x = self.data
         if x <= 0.0:
             raise ValueError(f"log({x}): math domain error (log needs x > 0)")
         return _make(math.log(x), F.Log, (self,), (x,))
 
-    def sqrt(self) -> "Value":
+    def sqrt(self) -> Value:
         """sqrt x, for x >= 0."""
         x = self.data
         if x < 0.0:
@@ -143,12 +145,12 @@ class Value(Node):
         out = math.sqrt(x)
         return _make(out, F.Sqrt, (self,), (out,))
 
-    def tanh(self) -> "Value":
+    def tanh(self) -> Value:
         """tanh x."""
         out = math.tanh(self.data)
         return _make(out, F.Tanh, (self,), (out,))
 
-    def sigmoid(self) -> "Value":
+    def sigmoid(self) -> Value:
         """1 / (1 + e**-x), stable for large |x|."""
         x = self.data
         if x >= 0.0:
@@ -158,25 +160,25 @@ class Value(Node):
             out = e / (1.0 + e)
         return _make(out, F.Sigmoid, (self,), (out,))
 
-    def softplus(self) -> "Value":
+    def softplus(self) -> Value:
         """log(1 + e**x), stable for large |x|."""
         x = self.data
         out = max(x, 0.0) + math.log1p(math.exp(-abs(x)))
         return _make(out, F.Softplus, (self,), (out,))
 
-    def relu(self) -> "Value":
+    def relu(self) -> Value:
         """max(x, 0)."""
         x = self.data
         if x > 0.0:
             return _make(x + 0.0, F.Relu, (self,), (1.0,))
         return _make(0.0 * 1.0, F.Relu, (self,), (0.0,))
 
-    def leaky_relu(self, slope: float = 0.01) -> "Value":
+    def leaky_relu(self, slope: float = 0.01) -> Value:
         """x if x > 0 else slope * x."""
         factor = 1.0 if self.data > 0.0 else float(slope)
         return _make(self.data * factor, F.LeakyRelu, (self,), (factor,))
 
-    def abs(self) -> "Value":
+    def abs(self) -> Value:
         """|x| (gradient 0 at 0, as in PyTorch)."""
         x = self.data
         sign = 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
@@ -186,7 +188,7 @@ class Value(Node):
 
     # ---------------------------------------------------------------- backward
 
-    def backward(self, grad: Union[float, "Value"] = 1.0, create_graph: bool = False) -> None:
+    def backward(self, grad: float | Value = 1.0, create_graph: bool = False) -> None:
         """Reverse mode from this value: every node's ``.grad`` gets d(self)/d(node).
 
         Leaves accumulate across calls; with ``create_graph`` the gradients are
@@ -205,7 +207,7 @@ class Value(Node):
         return f"Value(data={self.data:.6g}, grad={_format_grad(self.grad)}{label})"
 
 
-def dot(weights: Sequence[Value], inputs: Sequence[Union[Value, Number]], bias: Value) -> Value:
+def dot(weights: Sequence[Value], inputs: Sequence[Value | Number], bias: Value) -> Value:
     """bias + sum_i weights[i] * inputs[i] as one node (a neuron's pre-activation)."""
     if len(weights) != len(inputs):
         raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")

@@ -1,0 +1,39 @@
+"""chaingrad's nn: modules, layers, losses, optimizers, data and a training loop.
+
+PyTorch's names and shapes (``nn.Linear``, ``nn.optim.Adam``,
+``nn.functional.cross_entropy``) on the ``autograd`` engine, a Keras-style
+``nn.fit`` on top, and micrograd's scalar network in ``nn.scalar``.
+"""
+from . import data, functional, optim, scalar
+from .layers import (
+    MLP,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    ModuleList,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, MSELoss, NLLLoss
+from .module import Module, Parameter, load, manual_seed, save
+from .training import Callback, History, evaluate, fit, predict
+
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "Callback", "CrossEntropyLoss", "Dropout", "Flatten", "HingeLoss",
+    "History", "LeakyReLU", "Linear", "MLP", "MSELoss", "Module", "ModuleList", "NLLLoss", "Parameter",
+    "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "data", "evaluate", "fit", "functional", "load",
+    "manual_seed", "optim", "predict", "save", "scalar",
+]
+
+
+def __getattr__(name: str):
+    """``nn.callbacks`` on first use (it imports the training loop's Callback)."""
+    if name == "callbacks":
+        import importlib
+
+        return importlib.import_module(".callbacks", __name__)
+    raise AttributeError(f"module 'nn' has no attribute {name!r}")

@@ -1,0 +1,185 @@
+"""explain(root): the chain rule of a small graph written out node by node.
+
+For each op, from the output back: the op and its local derivative formula
+(the first line of its Function's docstring, the project's formula table),
+the numbers substituted (upstream x local = contribution) and the gradient
+accumulated so far. Plain text for the terminal, LaTeX (align*) for the classroom.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .. import functions as F
+from ..graph import Node
+from .core import derivative_rules, fmt, grad_summary, graph_nodes, node_names, parameter_names, summary
+from .steps import Contribution, Step, backward_steps
+
+INFIX = {"+": "+", "-": "-", "*": r"\cdot", "/": "/", "@": "@", "**": "^"}
+LATEX_FUNCTIONS = {"exp": r"\exp", "log": r"\ln", "tanh": r"\tanh", "sqrt": r"\sqrt"}
+
+
+def explain(root: Node, latex: bool = False, grad: Any = None, params: dict | None = None) -> str:
+    """The backward pass from ``root`` in words (or LaTeX), reading but never changing the graph.
+
+    Each contribution reads: d(root)/d(input) += upstream x local = value,
+    with the op's rule from its docstring (e.g. Mul's "da = g * b").
+    """
+    names = node_names(graph_nodes(root), parameter_names(params))
+    writer = (LatexWriter if latex else TextWriter)(names, names[id(root)])
+    lines = writer.start(root)
+    leaves = {}
+    for step in backward_steps(root, grad):
+        lines += writer.step(step)
+        leaves.update({id(c.parent): c for c in step.contributions if c.parent._fn is None})
+    lines += writer.finish(list(leaves.values()))
+    return "\n".join(lines)
+
+
+def rule_for(node: Node, index: int) -> str:
+    """The rule an op uses for its ``index``-th input: "g * b" for Mul's first input;
+    "Linear.backward(g)" when the docstring gives no per-input rule."""
+    _, rules = derivative_rules(node._fn)
+    if len(rules) != len(node._parents):
+        return f"{node._fn.__name__}.backward(g)"
+    return rules[index].partition(" = ")[2].strip()
+
+
+def bindings(node: Node, names: dict[int, str]) -> str:
+    """Which input each letter of the formula is: "a = d, b = f" ("" when no rules)."""
+    _, rules = derivative_rules(node._fn)
+    if len(rules) != len(node._parents):
+        return ""
+    letters = [rule.partition(" = ")[0].strip()[1:] for rule in rules]
+    pairs = zip(letters, node._parents, strict=True)
+    return ", ".join(f"{letter} = {names[id(p)]}" for letter, p in pairs if p is not None)
+
+
+def expression(node: Node, names: dict[int, str]) -> str:
+    """The op as an expression of its inputs' names: "e * f", "tanh(n)", "x ** 2"."""
+    args = [names[id(p)] if p is not None else "const" for p in node._parents]
+    symbol = node._fn.name()
+    if node._fn is F.PowConstant:
+        return f"{args[0]} ** {fmt((node._ctx or node).saved_tensors[1])}"
+    if symbol in INFIX and len(args) == 2:
+        return f"{args[0]} {symbol} {args[1]}"
+    return f"{symbol}({', '.join(args)})"
+
+
+class TextWriter:
+    """Plain text, one block per op."""
+
+    def __init__(self, names: dict[int, str], root_name: str) -> None:
+        self.names, self.root = names, root_name
+
+    def d(self, node: Node) -> str:
+        return f"d{self.root}/d{self.names[id(node)]}"
+
+    def start(self, root: Node) -> list[str]:
+        return [
+            f"Backward pass from {self.root} = {summary(root.data)}, from the output back. "
+            "g is the gradient arriving at an op's output; numbers read upstream × local = contribution.",
+            f"{self.d(root)} = 1",
+        ]
+
+    def step(self, step: Step) -> list[str]:
+        node = step.node
+        letters = bindings(node, self.names)
+        lines = ["", f"{self.names[id(node)]} = {expression(node, self.names)}    [{node._fn.__name__}: "
+                 f"{node._fn.__doc__.strip().splitlines()[0]}]" + (f"  with {letters}" if letters else ""),
+                 f"  g = {self.d(node)} = {grad_summary(step.upstream)}"]
+        for c in step.contributions:
+            lines.append("  " + self.contribution(node, c))
+        return lines
+
+    def contribution(self, node: Node, c: Contribution) -> str:
+        formula = rule_for(node, c.index)
+        if c.local is None:
+            numbers = grad_summary(c.value)
+        else:
+            numbers = f"{fmt(c.upstream)} × {fmt(c.local)} = {fmt(c.value)}"
+        target = self.d(c.parent)
+        if c.first:
+            return f"{target} = {formula} = {numbers}"
+        return f"{target} += {formula} = {numbers}  ->  {target} = {grad_summary(c.total)}"
+
+    def finish(self, leaves: list[Contribution]) -> list[str]:
+        parts = [f"{self.d(c.parent)} = {grad_summary(c.total)}" for c in leaves]
+        return ["", "Gradients of the inputs: " + (", ".join(parts) if parts else "none")]
+
+
+class LatexWriter(TextWriter):
+    """An ``align*`` block: the op, then d root/d input += upstream x local per input."""
+
+    def tex(self, node: Node) -> str:
+        return tex_name(self.names[id(node)])
+
+    def d(self, node: Node) -> str:
+        return rf"\frac{{\partial {tex_name(self.root)}}}{{\partial {self.tex(node)}}}"
+
+    def start(self, root: Node) -> list[str]:
+        return [r"\begin{align*}", rf"{self.d(root)} &= 1 \\"]
+
+    def step(self, step: Step) -> list[str]:
+        node = step.node
+        _, rules = derivative_rules(node._fn)
+        rule_text = ", ".join(rules) if rules else node._fn.__doc__.strip().splitlines()[0]
+        letters = bindings(node, self.names)
+        rule_text += f" with {letters}" if letters else ""
+        lines = [rf"{self.tex(node)} &= {tex_expression(node, self.names)} "
+                 rf"&& \text{{{tex_text(node._fn.__name__ + ': ' + rule_text)}}} \\"]
+        return lines + [self.contribution(node, c) for c in step.contributions]
+
+    def contribution(self, node: Node, c: Contribution) -> str:
+        relation = "=" if c.first else r"\mathrel{+}="
+        local = rf"\frac{{\partial {self.tex(node)}}}{{\partial {self.tex(c.parent)}}}"
+        if c.local is None:
+            numbers = tex_number_text(grad_summary(c.value))
+        else:
+            product = rf"{tex_number(c.upstream)} \times {tex_number(c.local)}"
+            numbers = f"{product} = {tex_number(c.value, bare=True)}"
+        total = "" if c.first else rf" \quad \text{{(total {tex_number_text(grad_summary(c.total))})}}"
+        return rf"{self.d(c.parent)} &{relation} {self.d(node)}\,{local} = {numbers}{total} \\"
+
+    def finish(self, leaves: list[Contribution]) -> list[str]:
+        return [r"\end{align*}"]
+
+
+def tex_name(name: str) -> str:
+    """A name in math mode: one letter as is, longer names upright."""
+    if re.fullmatch(r"[A-Za-z]", name):
+        return name
+    if re.fullmatch(r"-?[0-9.e]+", name):
+        return tex_number(float(name), bare=True)
+    return rf"\mathrm{{{tex_text(name)}}}"
+
+
+def tex_text(text: str) -> str:
+    """Escape LaTeX's special characters in ordinary text."""
+    return re.sub(r"([_%&#$^{}~\\])", lambda m: {"\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}"}
+                  .get(m.group(1), "\\" + m.group(1)), text)
+
+
+def tex_number(x: Any, bare: bool = False) -> str:
+    """4 significant digits; 1.5e-8 as 1.5 \\times 10^{-8}; negatives in parentheses unless ``bare``."""
+    text = fmt(x)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = rf"{mantissa} \times 10^{{{exponent}}}"
+    return f"({text})" if text.startswith("-") and not bare else text
+
+
+def tex_number_text(text: str) -> str:
+    return tex_text(text).replace("‖g‖", r"$\|g\|$")
+
+
+def tex_expression(node: Node, names: dict[int, str]) -> str:
+    """The op in math notation: e \\cdot f, x^{2}, \\tanh(n), \\operatorname{relu}(x)."""
+    args = [tex_name(names[id(p)]) if p is not None else r"\mathrm{const}" for p in node._parents]
+    symbol = node._fn.name()
+    if node._fn is F.PowConstant:
+        return rf"{args[0]}^{{{fmt((node._ctx or node).saved_tensors[1])}}}"
+    if symbol in INFIX and len(args) == 2:
+        return f"{args[0]}^{{{args[1]}}}" if symbol == "**" else f"{args[0]} {INFIX[symbol]} {args[1]}"
+    function = LATEX_FUNCTIONS.get(symbol, rf"\operatorname{{{tex_text(symbol)}}}")
+    return rf"{function}\left({', '.join(args)}\right)"

@@ -1,0 +1,215 @@
+"""Step through one backward pass: the chain rule one op at a time, as frames.
+
+``backward_steps`` replays the pass on its own bookkeeping: for each op, in
+reverse topological order, it calls the op's ``backward`` (first-order, on raw
+numbers) and records local derivative x upstream gradient = contribution per
+input, so the graph's ``.grad`` values are never touched. Frames draw each
+step; ``save_frames`` writes them as numbered files, ``save_backward_html``
+as one page with a slider.
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from ..graph import Node, no_grad
+from .core import fmt, grad_summary, graph_nodes, node_names, parameter_names, raw
+from .draw import DEFAULT_MAX_NODES, Overlay, Painter, pipe
+
+
+@dataclass
+class Contribution:
+    """What one op sends to one input: ``local * upstream = value``; ``total`` after adding it.
+
+    ``local`` is the op's local derivative d(output)/d(input) for scalar
+    graphs; for tensors it is a Jacobian, so it is left as None."""
+
+    parent: Node
+    index: int
+    local: float | None
+    upstream: Any
+    value: Any
+    total: Any
+    first: bool  # the first contribution this input received
+
+
+@dataclass
+class Step:
+    """One op visited: its output node, the gradient arriving at it, what it sends on."""
+
+    node: Node
+    upstream: Any
+    contributions: list[Contribution]
+
+
+def seed_gradient(root: Node, grad: Any = None) -> Any:
+    """d root / d root: 1.0 for a Value, ones for a one-element Tensor (as ``backward``)."""
+    if grad is not None:
+        return raw(grad)
+    if isinstance(root.data, float):
+        return 1.0
+    if root.data.size != 1:
+        raise ValueError(f"a backward pass from a tensor of shape {root.data.shape} needs grad= of its shape")
+    return np.ones_like(root.data)
+
+
+def backward_steps(root: Node, grad: Any = None) -> Iterator[Step]:
+    """The steps of ``root.backward(grad)``, computed aside in a dict of its own.
+
+    Reverse topological order: a node is visited only after every consumer
+    has added its contribution (see ``graph.topological_order``).
+    """
+    grads = {id(root): seed_gradient(root, grad)}
+    for node in graph_nodes(root):
+        upstream = grads.get(id(node))
+        if node._fn is None or upstream is None:
+            continue
+        ctx = node._ctx or node
+        with no_grad():
+            sent = _as_tuple(node._fn.backward(ctx, upstream))
+            locals_ = _as_tuple(node._fn.backward(ctx, 1.0)) if isinstance(node.data, float) else None
+        contributions = []
+        for index, (parent, value) in enumerate(zip(node._parents, sent, strict=False)):  # as the engine
+            if parent is None or value is None or not parent.requires_grad:
+                continue
+            old = grads.get(id(parent))
+            grads[id(parent)] = value if old is None else old + value
+            local = locals_[index] if locals_ is not None else None
+            contributions.append(
+                Contribution(parent, index, local, upstream, value, grads[id(parent)], first=old is None))
+        yield Step(node, upstream, contributions)
+
+
+def _as_tuple(grads: Any) -> tuple:
+    return grads if type(grads) is tuple else (grads,)
+
+
+@dataclass
+class BackwardFrame:
+    """One picture of the pass: ``node`` is the op output visited (None on the first
+    and last frames), ``grads`` every gradient known so far, ``caption`` the words."""
+
+    root: Node
+    params: dict | None
+    index: int
+    node: Node | None
+    grads: dict[int, Any]
+    contributions: list[Contribution]
+    caption: str
+
+    def draw(self, rankdir: str = "LR", color_by_grad: bool = False, max_nodes: int = DEFAULT_MAX_NODES,
+             format: str = "svg") -> graphviz.Digraph:
+        """This frame as a ``graphviz.Digraph``: the visited node in red, the inputs
+        it sends to in orange, ``local × upstream = contribution`` on the edges."""
+        overlay = Overlay(
+            grads=self.grads, focus=self.node, caption=self.caption,
+            receivers={id(c.parent) for c in self.contributions},
+            edge_notes={(id(self.node), c.index): edge_note(c) for c in self.contributions},
+        )
+        painter = Painter(self.root, rankdir, True, self.params, color_by_grad, max_nodes, overlay)
+        return painter.paint(graphviz.Digraph(format=format))
+
+
+def edge_note(c: Contribution) -> str:
+    """``local × upstream = contribution`` for numbers, the contribution's size for arrays."""
+    if c.local is None:
+        return f"sends {grad_summary(c.value)}"
+    return f"{fmt(c.local)} × {fmt(c.upstream)} = {fmt(c.value)}"
+
+
+def backward_frames(root: Node, grad: Any = None, params: dict | None = None) -> Iterator[BackwardFrame]:
+    """Frames of one backward pass: the seed, one per op visited (reverse
+    topological order), and the finished gradients. Nothing in the graph changes.
+    ``params`` names parameters, as in ``draw_dot``."""
+    names = node_names(graph_nodes(root), parameter_names(params))
+    steps = list(backward_steps(root, grad))
+    total = len(steps)
+    grads = {id(root): seed_gradient(root, grad)}
+    yield BackwardFrame(root, params, 0, None, dict(grads), [],
+                        f"Start: d{names[id(root)]}/d{names[id(root)]} = {grad_summary(grads[id(root)])}")
+    for number, step in enumerate(steps, start=1):
+        for c in step.contributions:
+            grads[id(c.parent)] = c.total
+        caption = (
+            f"Step {number} of {total}: at {names[id(step.node)]} ({step.node._fn.name()}), "
+            f"upstream gradient {grad_summary(step.upstream)}; each input gets "
+            + ("local derivative × upstream = contribution" if isinstance(step.node.data, float)
+               else "its share of the gradient")
+        )
+        yield BackwardFrame(root, params, number, step.node, dict(grads), step.contributions, caption)
+    yield BackwardFrame(root, params, total + 1, None, dict(grads), [],
+                        f"Done: every gradient of {names[id(root)]} is filled in")
+
+
+def save_frames(root: Node, folder: str | Path, format: str = "svg", params: dict | None = None,
+                **draw_options: Any) -> list[Path]:
+    """Write the frames as ``frame_000.svg``, ``frame_001.svg`` ... (or png/pdf) into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for frame in backward_frames(root, params=params):
+        path = folder / f"frame_{frame.index:03d}.{format}"
+        path.write_bytes(pipe(frame.draw(**draw_options), format))
+        paths.append(path)
+    return paths
+
+
+def save_backward_html(root: Node, path: str | Path, params: dict | None = None, **draw_options: Any) -> Path:
+    """One self-contained HTML page (SVGs inlined, no network) with a slider over the frames."""
+    frames = []
+    for frame in backward_frames(root, params=params):
+        svg = pipe(frame.draw(**draw_options), "svg").decode("utf-8")
+        svg = svg[svg.index("<svg"):].replace(' id="', f' id="frame{frame.index}-')  # ids unique per page
+        frames.append(f'<div class="frame" data-caption="{html.escape(frame.caption)}">{svg}</div>')
+    path = Path(path)
+    path.write_text(PAGE.replace("{count}", str(len(frames) - 1)).replace("{frames}", "\n".join(frames)),
+                    encoding="utf-8")
+    return path
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>A backward pass, step by step</title>
+<style>
+body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; }
+#controls { display: flex; gap: 0.8em; align-items: center; }
+#slider { width: 40em; }
+#caption { font-size: 1.1em; min-height: 2.5em; }
+.frame { display: none; } .frame.shown { display: block; }
+.frame svg { max-width: 100%; height: auto; }
+</style></head>
+<body>
+<h2>A backward pass, step by step</h2>
+<div id="controls">
+<button id="prev">&#9664; back</button>
+<input id="slider" type="range" min="0" max="{count}" value="0">
+<button id="next">next &#9654;</button>
+<span id="counter"></span>
+</div>
+<p id="caption"></p>
+{frames}
+<script>
+const frames = document.querySelectorAll(".frame");
+const slider = document.getElementById("slider");
+function show(i) {
+  frames.forEach((f, k) => f.classList.toggle("shown", k === i));
+  slider.value = i;
+  document.getElementById("counter").textContent = "frame " + i + " of " + (frames.length - 1);
+  document.getElementById("caption").textContent = frames[i].dataset.caption;
+}
+slider.addEventListener("input", () => show(Number(slider.value)));
+document.getElementById("prev").onclick = () => show(Math.max(0, Number(slider.value) - 1));
+document.getElementById("next").onclick = () => show(Math.min(frames.length - 1, Number(slider.value) + 1));
+document.addEventListener("keydown", e => {
+  if (e.key === "ArrowLeft") document.getElementById("prev").click();
+  if (e.key === "ArrowRight") document.getElementById("next").click();
+});
+show(0);
+</script>
+</body></html>
+"""

@@ -1,0 +1,132 @@
+"""Stepping through backward (frames) and explain(): the numbers must be the chain rule's."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograd import Tensor, Value
+from autograd import functions as F
+from autograd.viz import backward_frames, explain
+from autograd.viz.core import derivative_rules, fmt, graph_nodes
+
+
+def expression() -> tuple[Value, dict[str, Value]]:
+    """L = (a * b + c) * f, micrograd's first example, before backward."""
+    a, b, c, f = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c"), Value(-2.0, label="f")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    out = d * f
+    out.label = "L"
+    return out, {"a": a, "b": b, "c": c, "f": f, "e": e, "d": d}
+
+
+def test_one_frame_per_op_plus_start_and_finish():
+    out, _ = expression()
+    frames = list(backward_frames(out))
+    ops = [n for n in graph_nodes(out) if n._fn is not None]
+    assert len(frames) == len(ops) + 2
+    assert frames[0].node is None and frames[-1].node is None
+    assert [f.index for f in frames] == list(range(len(frames)))
+
+
+def test_frames_visit_each_op_after_all_its_consumers():
+    x = Value(1.5, label="x")
+    y = x * x
+    out = y * 2.0 + y.tanh()
+    visited = [f.node for f in backward_frames(out) if f.node is not None]
+    for position, node in enumerate(visited):
+        later = visited[position + 1:]
+        assert not any(node in consumer._parents for consumer in later)
+
+
+def test_frames_end_with_the_gradients_backward_gives():
+    out, named = expression()
+    final = list(backward_frames(out))[-1]
+    out.backward()
+    for node in named.values():
+        assert final.grads[id(node)] == pytest.approx(node.grad)
+
+
+def test_each_contribution_is_local_derivative_times_upstream():
+    out, named = expression()
+    frames = {f.node.label: f for f in backward_frames(out) if f.node is not None}
+    (to_a, to_b) = frames["e"].contributions
+    assert to_a.local == named["b"].data and to_b.local == named["a"].data
+    assert to_a.upstream == pytest.approx(named["f"].data)  # dL/de = dL/dd = f
+    assert to_a.value == pytest.approx(to_a.local * to_a.upstream)
+
+
+def test_frame_picture_marks_the_visited_op_and_writes_the_product_on_edges():
+    out, named = expression()
+    frame = [f for f in backward_frames(out) if f.node is named["e"]][0]
+    source = frame.draw().source
+    contribution = frame.contributions[0]
+    note = f"{fmt(contribution.local)} × {fmt(contribution.upstream)} = {fmt(contribution.value)}"
+    assert note in source
+    assert "grad ?" not in source.split(f"{id(named['a'])} [")[1].split("\n")[0]
+    assert f"{id(named['e'])}op" in source and "penwidth=3" in source
+
+
+def test_frames_of_a_tensor_graph_match_its_gradients():
+    w = Tensor(np.array([[1.0, -2.0], [0.5, 3.0]]), requires_grad=True, label="w")
+    x = Tensor(np.array([0.3, -0.7]), label="x")
+    out = ((w @ x).tanh() ** 2).sum()
+    final = list(backward_frames(out))[-1]
+    out.backward()
+    np.testing.assert_allclose(final.grads[id(w)], w.grad)
+
+
+def test_explain_shows_formula_numbers_and_gradients():
+    out, named = expression()
+    text = explain(out)
+    out.backward()
+    assert "da = g * b, db = g * a." in text  # Mul's docstring, the formula table
+    a, b, f = named["a"], named["b"], named["f"]
+    upstream = named["e"].grad
+    assert f"dL/da = g * b = {fmt(upstream)} × {fmt(b.data)} = {fmt(a.grad)}" in text
+    assert f"dL/dd = g * b = 1 × {fmt(f.data)} = {fmt(named['d'].grad)}" in text
+    assert f"dL/dc = {fmt(named['c'].grad)}" in text.splitlines()[-1]
+
+
+def test_explain_accumulates_a_value_used_twice():
+    x = Value(3.0, label="x")
+    out = x * x
+    out.label = "y"
+    text = explain(out)
+    assert "dy/dx = g * b = 1 × 3 = 3" in text
+    assert "dy/dx += g * a = 1 × 3 = 3  ->  dy/dx = 6" in text
+
+
+def test_explain_latex_is_one_align_block_with_partials():
+    out, _ = expression()
+    tex = explain(out, latex=True)
+    lines = tex.splitlines()
+    assert lines[0] == r"\begin{align*}" and lines[-1] == r"\end{align*}"
+    chain = r"\frac{\partial L}{\partial a} &= \frac{\partial L}{\partial e}\,\frac{\partial e}{\partial a}"
+    assert chain in tex
+    assert r"e &= a \cdot b" in tex
+
+
+def test_derivative_rules_come_from_the_docstring_first_line():
+    assert derivative_rules(F.Mul) == ("a * b", ["da = g * b", "db = g * a"])
+    op, rules = derivative_rules(F.Maximum)
+    assert rules == [] and op.startswith("max(a, b)")
+
+
+def test_frame_captions_name_nodes_as_the_picture_does():
+    w = Tensor(np.array([[1.0, -2.0]]), requires_grad=True)
+    out = (w * 3.0).tanh().sum()
+    for frame in list(backward_frames(out, params={"layer.w": w}))[1:-1]:
+        name = frame.caption.split(" at ")[1].split(" (")[0]
+        assert f'label="{{ {name} |' in frame.draw().source
+    assert "layer.w" in list(backward_frames(out, params={"layer.w": w}))[-1].draw().source
+
+
+def test_explain_a_tensor_graph_gives_gradient_norms():
+    w = Tensor(np.array([[3.0, 4.0]]), requires_grad=True, label="w")
+    out = (w * 1.0).sum()
+    out.label = "s"
+    text = explain(out)
+    assert "ds/dw = g * b = ‖g‖ 1.414" in text  # d(sum(w * 1))/dw is all ones: norm sqrt(2)

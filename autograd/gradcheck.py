@@ -39,7 +39,8 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, create_graph: bool = False
     Arguments may be Values, Tensors, floats or arrays; gradients come back in
     the same kind (float for a float, array for an array). Nothing else's
     ``.grad`` changes. With ``create_graph`` the gradients are nodes, so
-    ``grad(grad(f))`` gives second derivatives.
+    ``grad(grad(f))`` gives second derivatives. Like ``torch.func.grad`` it
+    differentiates ``f`` even inside an outer ``no_grad``.
     """
     picked = (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
@@ -47,7 +48,8 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, create_graph: bool = False
         args = list(args)
         for i in picked:
             args[i] = _differentiable(args[i])
-        out = f(*args)
+        with enable_grad():  # a transform of f: an outer no_grad does not apply (as torch.func)
+            out = f(*args)
         _check_scalar(out, "value_and_grad")
         inputs = tuple(args[i] for i in picked)
         seed = 1.0 if isinstance(out, Value) else np.ones_like(out.data)
@@ -198,6 +200,7 @@ def gradcheck(
     for _ in range(order - 1):
         scalar_f = _directional_derivative(scalar_f, base, rng)
     analytic = _analytic(scalar_f, base)
+    _check_shapes(analytic, base)
     if mode == "full":
         numerical = numerical_grad(scalar_f, *base, eps=eps)
         _compare_full(analytic, numerical, atol, rtol, order)
@@ -227,8 +230,7 @@ def _directional_derivative(f: Callable, base: list, rng: np.random.Generator) -
     weights = [_random_like(x, rng) for x in base]
 
     def first(*xs: Any) -> Node:
-        with enable_grad():  # numerical_grad evaluates under no_grad
-            grads = grad(f, argnums=tuple(range(len(xs))), create_graph=True)(*xs)
+        grads = grad(f, argnums=tuple(range(len(xs))), create_graph=True)(*xs)
         total = None
         for g, w in zip(grads, weights):
             term = g * w if isinstance(g, Value) else (g * w).sum() if isinstance(g, Tensor) else None
@@ -242,6 +244,17 @@ def _directional_derivative(f: Callable, base: list, rng: np.random.Generator) -
 def _analytic(f: Callable, base: list) -> list:
     grads = grad(f, argnums=tuple(range(len(base))))(*base)
     return [g.data if isinstance(g, Node) else g for g in grads]
+
+
+def _check_shapes(analytic: list, base: list) -> None:
+    """Each gradient must have its input's exact shape (broadcasts summed back)."""
+    for k, (g, x) in enumerate(zip(analytic, base, strict=True)):
+        if np.shape(g) != np.shape(x.data):
+            raise GradcheckError(
+                f"gradcheck: the gradient of input {k} has shape {np.shape(g)}, but the input has "
+                f"shape {np.shape(x.data)} (sum a broadcast gradient back to the input's shape)",
+                k, None, float("nan"), float("nan"),
+            )
 
 
 def _random_like(x: Node, rng: np.random.Generator) -> Any:

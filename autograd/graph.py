@@ -87,7 +87,7 @@ class Node:
         raise NotImplementedError
 
     def _own_grad(self, grad: Any) -> Any:
-        """A leaf's first gradient, as the leaf may keep it (see Tensor)."""
+        """A leaf's accumulated gradient, as the leaf may keep it (see Tensor)."""
         return grad
 
 
@@ -231,10 +231,8 @@ def backward(
             for parent, parent_grad in zip(node._parents, grads):  # noqa: B905 (checked above)
                 if parent_grad is not None and parent is not None and parent.requires_grad:
                     old = parent.grad
-                    if old is not None:
-                        parent.grad = old + parent_grad
-                    else:
-                        parent.grad = parent_grad if parent._fn else parent._own_grad(parent_grad)
+                    total = parent_grad if old is None else old + parent_grad
+                    parent.grad = total if parent._fn else parent._own_grad(total)
     finally:
         grad_mode.enabled = previous
         for node, old in untouched:

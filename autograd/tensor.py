@@ -121,6 +121,8 @@ class Tensor(Node):
         (a broadcast or reshape of another node's gradient): copy those."""
         if isinstance(grad, np.ndarray) and not (grad.flags.owndata and grad.flags.writeable):
             return grad.copy()
+        if isinstance(grad, np.generic):  # 0-d math gives NumPy scalars; .grad is an array
+            return np.array(grad)
         return grad
 
     def __bool__(self) -> bool:

@@ -1,22 +1,36 @@
-"""python -m demos: micrograd's README expression on chaingrad's Value."""
-from autograd import Value
+"""Command line: ``python -m demos [NAME | all] [--quick] [--out DIR]``, or ``--list``.
+
+With no name it runs the headline demo: a small network learns two moons in a
+few seconds, and its decision boundary and graph are written to the output folder.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from demos import DEFAULT_OUTPUT, DEMOS, HEADLINE, run, summary
 
 
-def main() -> None:
-    a = Value(-4.0, label="a")
-    b = Value(2.0, label="b")
-    c = a + b
-    d = a * b + b**3
-    c += c + 1
-    c += 1 + c + (-a)
-    d += d * 2 + (b + a).relu()
-    d += 3 * d + (b - a).relu()
-    e = c - d
-    f = e**2
-    g = f / 2.0
-    g += 10.0 / f
-    g.backward()
-    print(f"g = {g.data:.4f}   dg/da = {a.grad:.4f}   dg/db = {b.grad:.4f}")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m demos", description=__doc__.splitlines()[0])
+    parser.add_argument("name", nargs="?", default=HEADLINE,
+                        help=f"a demo (see --list), or 'all'; default: {HEADLINE}")
+    parser.add_argument("--list", action="store_true", help="list the demos and exit")
+    parser.add_argument("--quick", action="store_true", help="smaller runs, as the tests use")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUTPUT,
+                        help=f"output folder (default: {DEFAULT_OUTPUT})")
+    args = parser.parse_args(argv)
+    if args.list:
+        width = max(map(len, DEMOS))
+        for name in DEMOS:
+            print(f"{name.ljust(width)}  {summary(name)}")
+        return
+    names = DEMOS if args.name == "all" else (args.name,)
+    if args.name != "all" and args.name not in DEMOS:
+        parser.error(f"no demo named {args.name!r}; choose one of: {', '.join(DEMOS)}, all")
+    print(f"output folder: {args.out.resolve()}\n")
+    for name in names:
+        run(name, args.out, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,294 @@
+"""Trusting gradients: numerical_grad, gradcheck (full, directional, order 2), grad, autograd.testing."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autograd import (
+    Function,
+    GradcheckError,
+    Tensor,
+    Value,
+    grad,
+    gradcheck,
+    no_grad,
+    numerical_grad,
+    value_and_grad,
+)
+from autograd.testing import (
+    assert_gradients_match,
+    axes,
+    broadcastable_shapes,
+    shapes,
+    tensors,
+    values,
+)
+
+
+class WrongSquare(Function):
+    """x**2 with a deliberately wrong derivative: 3x instead of 2x."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a * a
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return 3 * g * a
+
+
+class SquareWithFrozenSlope(Function):
+    """x**2 whose saved slope 2x is a fresh number: right at order 1, a constant at order 2."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(2 * a)
+        return a * a
+
+    @staticmethod
+    def backward(ctx, g):
+        (slope,) = ctx.saved_tensors
+        return g * slope
+
+
+class UnreducedBroadcastAdd(Function):
+    """a + b that forgets to sum the broadcast gradient back to b's shape."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+# ---------------------------------------------------------------- numerical_grad
+
+
+def test_numerical_grad_of_known_functions():
+    (dx,) = numerical_grad(lambda v: v.exp(), Value(0.5))
+    assert dx == pytest.approx(math.exp(0.5), rel=1e-8)
+    x = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    da, db = numerical_grad(lambda a, b: (a * a * b).sum(), x, Tensor(2.0))
+    np.testing.assert_allclose(da, 4 * x.data, rtol=1e-8)
+    assert db == pytest.approx(30.0, rel=1e-8)
+
+
+def test_numerical_grad_leaves_its_inputs_unchanged():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    numerical_grad(lambda t: (t * t).sum(), x)
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
+    assert x.grad is None
+
+
+# ------------------------------------------------------------------ gradcheck
+
+
+@pytest.mark.parametrize("x", [Value(1.5), Tensor(np.array([[0.5, -1.0, 2.0]]), requires_grad=True)],
+                         ids=["Value", "Tensor"])
+def test_gradcheck_catches_a_deliberately_wrong_custom_function(x):
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda t: WrongSquare.apply(t), x)
+    error = info.value
+    assert error.input_index == 0
+    assert error.analytic == pytest.approx(1.5 * error.numerical, rel=1e-6)
+    message = str(error)
+    for part in ("input 0", "element", "analytic", "numerical", f"{error.analytic:.10g}"):
+        assert part in message
+
+
+def test_gradcheck_error_names_the_worst_element_of_the_right_input():
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = Tensor(np.array([[0.5, -3.0], [1.0, 0.25]]), requires_grad=True)
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda p, q: (p * 2).sum() + WrongSquare.apply(q).sum(), a, b)
+    assert info.value.input_index == 1 and info.value.element == (0, 1)
+    assert info.value.analytic == pytest.approx(-9.0) and info.value.numerical == pytest.approx(-6.0)
+    assert "input 1" in str(info.value) and "(0, 1)" in str(info.value)
+
+
+def test_gradcheck_error_is_an_assertion_error():
+    assert issubclass(GradcheckError, AssertionError)
+
+
+def test_gradcheck_returns_true_for_a_correct_function_of_several_inputs():
+    assert gradcheck(lambda a, b: (a * b).tanh() / (b * b + 1), Value(0.3), Value(-1.2)) is True
+    a, b = Tensor(np.array([[0.3], [1.0]])), Tensor(np.array([1.0, -2.0, 0.5]))
+    assert gradcheck(lambda p, q: (p * q).tanh().sum() * q, a, b) is True
+
+
+def test_gradcheck_checks_a_non_scalar_output_through_a_projection():
+    x = Tensor(np.array([0.1, 0.2, 0.3]))
+    assert gradcheck(lambda t: t.exp(), x)
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda t: WrongSquare.apply(t), x)
+
+
+def test_gradcheck_reports_a_gradient_of_the_wrong_shape():
+    a, b = Tensor(np.ones((2, 3))), Tensor(np.ones(3))
+    with pytest.raises(GradcheckError, match=r"input 1 has shape \(2, 3\).*shape \(3,\)"):
+        gradcheck(lambda p, q: UnreducedBroadcastAdd.apply(p, q), a, b)
+
+
+def test_gradcheck_rejects_an_unknown_mode():
+    with pytest.raises(ValueError, match="mode"):
+        gradcheck(lambda v: v * 2, Value(1.0), mode="fast")
+
+
+def test_directional_mode_passes_a_correct_function_on_a_large_input():
+    x = Tensor(np.random.default_rng(0).standard_normal((40, 30)))
+    assert gradcheck(lambda t: (t.tanh() @ t.T).logsumexp(), x, mode="directional", directions=2)
+
+
+@pytest.mark.parametrize("x", [Value(1.5), Tensor(np.array([0.5, -1.0, 2.0]))], ids=["Value", "Tensor"])
+def test_directional_mode_catches_a_wrong_gradient(x):
+    with pytest.raises(GradcheckError, match="direction"):
+        gradcheck(lambda t: WrongSquare.apply(t), x, mode="directional")
+
+
+@pytest.mark.parametrize("x", [Value(1.5), Tensor(np.array([0.5, -1.0, 2.0]))], ids=["Value", "Tensor"])
+def test_order_2_catches_a_derivative_that_is_right_only_at_first_order(x):
+    assert gradcheck(lambda t: SquareWithFrozenSlope.apply(t), x)
+    with pytest.raises(GradcheckError, match="order-2"):
+        gradcheck(lambda t: SquareWithFrozenSlope.apply(t), x, order=2)
+
+
+def test_order_2_passes_for_built_in_ops_on_both_engines():
+    assert gradcheck(lambda v: (v * v).tanh() * v.exp(), Value(0.4), order=2)
+    x = Tensor(np.array([[0.2, -0.7], [1.1, 0.3]]))
+    assert gradcheck(lambda t: (t @ t).softmax(axis=0)[0].sum() + t.var(), x, order=2)
+
+
+# -------------------------------------------------------------- grad functional
+
+
+def test_grad_of_a_float_function_returns_a_float():
+    assert grad(lambda x: x * x * x)(2.0) == pytest.approx(12.0)
+
+
+def test_grad_of_an_array_function_returns_an_array_of_its_shape():
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    g = grad(lambda t: (t * t).sum())(x)
+    assert isinstance(g, np.ndarray)
+    np.testing.assert_allclose(g, 2 * x)
+
+
+def test_grad_with_argnums_tuple_returns_one_gradient_per_argument():
+    f = lambda x, y, z: x * y + y * y * z
+    gx, gz = grad(f, argnums=(0, 2))(2.0, 0.5, 3.0)
+    assert gx == pytest.approx(0.5) and gz == pytest.approx(0.25)
+    assert grad(f, argnums=1)(2.0, 0.5, 3.0) == pytest.approx(2.0 + 2 * 0.5 * 3.0)
+
+
+def test_value_and_grad_returns_the_value_too():
+    value, g = value_and_grad(lambda x: (x * x).sum())(np.array([1.0, 2.0]))
+    assert value == pytest.approx(5.0)
+    np.testing.assert_allclose(g, [2.0, 4.0])
+
+
+def test_grad_leaves_the_gradients_of_other_nodes_alone():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    x = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    gx = grad(lambda t: (w * t).sum())(x)
+    np.testing.assert_allclose(gx, w.data)
+    assert w.grad is None and x.grad is None
+
+
+def test_grad_of_a_value_argument_returns_its_derivative():
+    a = Value(0.5)
+    assert grad(lambda v: v.tanh())(a) == pytest.approx(1 - math.tanh(0.5) ** 2)
+    assert a.grad == 0.0
+
+
+def test_nested_grad_gives_higher_derivatives():
+    f = lambda x: x**4
+    second = grad(grad(f, create_graph=True))
+    third = grad(grad(grad(f, create_graph=True), create_graph=True))
+    assert second(2.0) == pytest.approx(48.0)
+    assert third(2.0) == pytest.approx(48.0)
+
+
+def test_grad_differentiates_even_inside_no_grad():
+    with no_grad():
+        assert grad(lambda x: x * x)(3.0) == pytest.approx(6.0)
+
+
+def test_grad_of_a_non_scalar_result_is_an_error_naming_the_shape():
+    with pytest.raises(ValueError, match=r"\(3,\)"):
+        grad(lambda t: t * 2)(np.ones(3))
+
+
+# ---------------------------------------------------------- autograd.testing
+
+
+class Cube(Function):
+    """The custom op of autograd.testing's docstring example."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a**3
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return 3 * g * a * a
+
+
+@given(tensors(shape=(3,)))
+def test_a_custom_function_is_property_tested_in_three_lines(x):
+    assert_gradients_match(lambda x: Cube.apply(x).sum(), x)
+
+
+@given(values())
+def test_assert_gradients_match_fails_with_gradchecks_message(x):
+    with pytest.raises(AssertionError, match="analytic .* vs numerical"):
+        assert_gradients_match(lambda v: WrongSquare.apply(v + 5), x)
+
+
+@given(tensors())
+def test_tensors_are_float64_leaves_that_require_grad_with_finite_elements(x):
+    assert x.dtype == np.float64 and x.requires_grad
+    assert np.all(np.isfinite(x.data)) and np.all(np.abs(x.data) <= 3)
+
+
+@given(tensors(dtype=np.float32, shape=shapes(min_dims=2), min_value=0, max_value=1))
+def test_tensors_take_dtype_shape_and_bounds(x):
+    assert x.dtype == np.float32 and x.ndim >= 2
+    assert np.all((x.data >= 0) & (x.data <= 1))
+
+
+@given(values(min_value=1, max_value=2))
+def test_values_stay_in_their_domain(v):
+    assert isinstance(v, Value) and 1 <= v.data <= 2
+
+
+@given(broadcastable_shapes(num_shapes=3))
+def test_broadcastable_shapes_broadcast_together(drawn):
+    assert len(drawn) == 3
+    np.broadcast_shapes(*drawn)
+
+
+def test_broadcastable_shapes_reach_size_one_axes_and_zero_dimensions():
+    seen = set()
+
+    @given(broadcastable_shapes())
+    def collect(drawn):
+        for shape in drawn:
+            seen.add("0-d" if shape == () else "size-1" if 1 in shape else "other")
+
+    collect()
+    assert seen == {"0-d", "size-1", "other"}
+
+
+@given(st.integers(0, 4).flatmap(lambda n: st.tuples(st.just(n), axes(n))))
+def test_axes_are_valid_reduction_axes_for_the_rank(case):
+    ndim, axis = case
+    np.zeros((2,) * ndim).sum(axis=axis)  # raises for an invalid axis

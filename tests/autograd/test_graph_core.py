@@ -1,0 +1,205 @@
+"""The shared graph core, checked on both node types: grad mode, accumulation, custom Functions."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from autograd import Function, Tensor, Value, enable_grad, gradcheck, is_grad_enabled, no_grad
+from autograd.testing import assert_gradients_match, tensors, values
+
+
+def scalar(x: float):
+    return Value(x)
+
+
+def tensor(x: float):
+    return Tensor(np.array([x, 2 * x]), requires_grad=True)
+
+
+def total(node):
+    """A one-element result to call backward on, for either engine."""
+    return node.sum() if isinstance(node, Tensor) else node
+
+
+def grad_of(node):
+    return np.asarray(node.grad, dtype=float)
+
+
+ENGINES = pytest.mark.parametrize("leaf", [scalar, tensor], ids=["Value", "Tensor"])
+
+
+# ---------------------------------------------------------------- grad mode
+
+
+@ENGINES
+def test_no_grad_records_nothing(leaf):
+    x = leaf(1.5)
+    with no_grad():
+        y = (x * x).exp() + 1
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+    assert y.is_leaf and y._parents == ()
+
+
+@ENGINES
+def test_enable_grad_inside_no_grad_records_again(leaf):
+    x = leaf(1.5)
+    with no_grad():
+        with enable_grad():
+            y = x * x
+        z = x * x
+    total(y).backward()
+    np.testing.assert_allclose(grad_of(x), 2 * np.asarray(x.data))
+    assert z.is_leaf
+
+
+def test_no_grad_restores_the_mode_after_an_exception():
+    with pytest.raises(RuntimeError), no_grad():
+        raise RuntimeError("inside")
+    assert is_grad_enabled()
+
+
+# ------------------------------------------------------------- accumulation
+
+
+@ENGINES
+def test_second_backward_adds_the_same_gradient_to_leaves_only(leaf):
+    x = leaf(0.7)
+    y = (x * 3).tanh()
+    z = total(y * y + x)
+    z.backward()
+    first_x, first_y = grad_of(x).copy(), grad_of(y).copy()
+    z.backward()
+    np.testing.assert_allclose(grad_of(x), 2 * first_x)
+    np.testing.assert_allclose(grad_of(y), first_y)
+
+
+@ENGINES
+def test_backward_from_a_different_root_starts_intermediates_afresh(leaf):
+    x = leaf(0.3)
+    y = x * 2
+    total(y * y).backward()
+    total(y * 5).backward()
+    np.testing.assert_allclose(grad_of(y), 5.0)
+    np.testing.assert_allclose(grad_of(x), 2 * (2 * 2 * np.asarray(x.data)) + 10.0)
+
+
+# ---------------------------------------------------------- custom Functions
+
+
+class Cube(Function):
+    """a**3;  da = 3 g a**2 (written once, for numbers and for nodes)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a * a * a
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return 3 * g * a * a
+
+
+class ScaledProduct(Function):
+    """k a b with a keyword constant k;  da = k g b, db = k g a."""
+
+    @staticmethod
+    def forward(ctx, a, b, *, k):
+        ctx.save_for_backward(a, b)
+        ctx.k = k
+        return k * a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return ctx.k * g * b, ctx.k * g * a
+
+
+class Exponential(Function):
+    """e**a;  da = g e**a, with the output saved (so create_graph must see it as the node)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = math.exp(a) if isinstance(a, float) else np.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out
+
+
+@ENGINES
+def test_custom_function_that_saves_its_output_has_second_derivatives(leaf):
+    x = leaf(0.5)
+    total(Exponential.apply(x)).backward(create_graph=True)
+    first = x.grad
+    x.grad = 0.0 if isinstance(x, Value) else None
+    total(first).backward()
+    np.testing.assert_allclose(grad_of(x), np.exp(np.asarray(x.data)), rtol=1e-12)
+
+
+@given(x=values())
+def test_custom_function_on_values_takes_part_in_backward_and_gradcheck(x):
+    y = Cube.apply(x) + x
+    y.backward()
+    assert y.data == pytest.approx(x.data**3 + x.data)
+    assert x.grad == pytest.approx(3 * x.data**2 + 1)
+    assert_gradients_match(lambda v: Cube.apply(v.tanh()), x)
+
+
+@given(x=tensors())
+def test_custom_function_on_tensors_takes_part_in_backward_and_gradcheck(x):
+    assert_gradients_match(lambda t: Cube.apply(t.tanh()) * t, x)
+
+
+@given(a=values(), b=values())
+def test_custom_function_with_two_inputs_and_a_keyword_parameter(a, b):
+    assert_gradients_match(lambda p, q: ScaledProduct.apply(p, q * q, k=0.5), a, b)
+
+
+@given(x=values())
+def test_custom_function_under_create_graph_gives_second_derivatives(x):
+    y = Cube.apply(x)
+    y.backward(create_graph=True)
+    first = x.grad
+    assert isinstance(first, Value)
+    x.grad = 0.0
+    first.backward()
+    assert x.grad == pytest.approx(6 * x.data)
+
+
+@given(x=tensors())
+def test_custom_function_on_tensors_passes_the_order_2_gradcheck(x):
+    assert_gradients_match(lambda t: Cube.apply(t).sum(), x, order=2)
+
+
+def test_custom_function_mixes_numbers_with_values():
+    a = Value(2.0)
+    y = ScaledProduct.apply(a, 3.0, k=2.0)
+    y.backward()
+    assert y.data == 12.0 and a.grad == 6.0
+
+
+def test_custom_function_needs_a_node_input():
+    with pytest.raises(TypeError, match="Cube"):
+        Cube.apply(2.0)
+
+
+@pytest.mark.parametrize("make_input", [lambda: Value(0.4), lambda: Tensor(np.array([0.4, -1.0]))])
+def test_custom_function_output_is_a_constant_under_no_grad(make_input):
+    x = make_input()
+    with no_grad():
+        y = Cube.apply(x)
+    assert y.is_leaf
+    assert math.isclose(float(np.sum(y.data)), float(np.sum(np.asarray(x.data) ** 3)))
+
+
+def test_gradcheck_accepts_a_custom_function_on_both_engines():
+    assert gradcheck(lambda v: Cube.apply(v), Value(0.3))
+    assert gradcheck(lambda t: Cube.apply(t), Tensor(np.array([[0.3, -2.0]]), requires_grad=True))

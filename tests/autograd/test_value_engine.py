@@ -1,0 +1,152 @@
+"""The scalar engine: micrograd compatibility, long chains, domain errors, accumulation."""
+from __future__ import annotations
+
+import math
+
+import pytest
+from graphviz import Digraph
+
+from autograd import Value
+
+
+def test_micrograd_readme_example_gives_the_same_values_and_gradients():
+    a = Value(-4.0)
+    b = Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    assert g.data == pytest.approx(24.7041, abs=1e-4)
+    assert a.grad == pytest.approx(138.8338, abs=1e-4)
+    assert b.grad == pytest.approx(645.5773, abs=1e-4)
+
+
+def test_chain_of_100000_ops_backpropagates_without_recursion_error():
+    x = Value(0.5)
+    y = x
+    factor = 1.00001
+    for _ in range(100_000):
+        y = y * factor
+    y.backward()
+    assert y.data == pytest.approx(0.5 * factor**100_000, rel=1e-9)
+    assert x.grad == pytest.approx(factor**100_000, rel=1e-9)
+
+
+def test_node_used_several_times_accumulates_every_contribution():
+    a = Value(3.0)
+    b = a * a + a  # db/da = 2a + 1
+    c = b + b * a  # dc/da = (2a + 1)(1 + a) + b
+    c.backward()
+    assert a.grad == pytest.approx((2 * 3 + 1) * (1 + 3) + (3 * 3 + 3))
+    assert b.grad == pytest.approx(1 + 3)
+
+
+def test_grad_is_zero_before_backward():
+    a = Value(1.0)
+    b = a * 2
+    assert a.grad == 0.0 and b.grad == 0.0
+
+
+def test_numbers_work_on_either_side_of_every_operator():
+    a = Value(2.0)
+    results = [a + 1, 1 + a, a - 1, 1 - a, a * 3, 3 * a, a / 4, 4 / a, a**3, 3**a, -a]
+    expected = [3.0, 3.0, 1.0, -1.0, 6.0, 6.0, 0.5, 2.0, 8.0, 9.0, -2.0]
+    assert [r.data for r in results] == pytest.approx(expected)
+
+
+def test_value_exponent_differentiates_both_base_and_exponent():
+    a, b = Value(2.0), Value(3.0)
+    (a**b).backward()
+    assert a.grad == pytest.approx(3 * 2.0**2)
+    assert b.grad == pytest.approx(2.0**3 * math.log(2.0))
+
+
+def test_label_data_and_grad_attributes_are_plain_python():
+    a = Value(3, label="a")
+    assert a.label == "a" and type(a.data) is float and type(a.grad) is float
+
+
+# --------------------------------------------------------------- domain errors
+
+
+@pytest.mark.parametrize("make, op_name, bad", [
+    (lambda: Value(-1.0).log(), "log", "-1"),
+    (lambda: Value(0.0).log(), "log", "0"),
+    (lambda: Value(-4.0).sqrt(), "sqrt", "-4"),
+    (lambda: Value(-8.0) ** 0.5, "pow", "-8"),
+])
+def test_domain_error_is_a_value_error_naming_the_op_and_the_value(make, op_name, bad):
+    with pytest.raises(ValueError, match=op_name) as info:
+        make()
+    assert bad in str(info.value)
+
+
+@pytest.mark.parametrize("data", ["a", None, [1.0], 1 + 2j])
+def test_non_number_is_a_type_error(data):
+    with pytest.raises(TypeError):
+        Value(data)
+
+
+def test_division_by_zero_raises_like_python():
+    with pytest.raises(ZeroDivisionError):
+        Value(1.0) / Value(0.0)
+
+
+# ------------------------------------------------- micrograd notebook's draw_dot
+
+
+def trace(root):
+    # micrograd's trace_graph.ipynb, unchanged: builds a set of all nodes and edges in a graph
+    nodes, edges = set(), set()
+
+    def build(v):
+        if v not in nodes:
+            nodes.add(v)
+            for child in v._prev:
+                edges.add((child, v))
+                build(child)
+
+    build(root)
+    return nodes, edges
+
+
+def micrograd_draw_dot(root):
+    # micrograd's trace_graph.ipynb, unchanged apart from the name
+    dot = Digraph(format="svg", graph_attr={"rankdir": "LR"})
+    nodes, edges = trace(root)
+    for n in nodes:
+        uid = str(id(n))
+        dot.node(name=uid, label="{ data %.4f | grad %.4f }" % (n.data, n.grad), shape="record")  # noqa: UP031
+        if n._op:
+            dot.node(name=uid + n._op, label=n._op)
+            dot.edge(uid + n._op, uid)
+    for n1, n2 in edges:
+        dot.edge(str(id(n1)), str(id(n2)) + n2._op)
+    return dot
+
+
+def test_micrograd_notebook_draw_dot_runs_on_our_value():
+    x1, x2, w1, w2, b = Value(2.0), Value(0.0), Value(-3.0), Value(1.0), Value(6.8813735870195432)
+    n = x1 * w1 + x2 * w2 + b
+    o = n.tanh()
+    o.backward()
+    nodes, edges = trace(o)
+    assert {x1, x2, w1, w2, b, n, o} <= nodes
+    assert len(nodes) == 10 and len(edges) == 9
+    source = micrograd_draw_dot(o).source
+    assert "tanh" in source and "grad 0.5000" in source  # do/dn = 1 - tanh(0.8814)**2
+
+
+def test_leaves_have_no_op_and_results_name_theirs():
+    a = Value(1.0)
+    assert a._op == "" and a._prev == ()
+    b = a + 2
+    assert isinstance(b._op, str) and b._op
+    assert a in b._prev

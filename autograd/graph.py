@@ -68,6 +68,7 @@ class Node:
 
     __slots__ = ("data", "grad", "_fn", "_parents", "saved_tensors", "_order", "_mark")
     requires_grad: bool
+    retains_grad: bool  # does an intermediate keep its .grad after a pass?
     _ctx: Any = None  # a Context, for ops applied generically; else the node is its context
     _fresh_grad: Any = None  # an intermediate's grad at the start of a pass
     shapes = None  # input shapes of a broadcasting op (tensor contexts set it)
@@ -163,29 +164,31 @@ class Function:
 
 
 def topological_order(root: Node, boundary: frozenset = frozenset()) -> list[Node]:
-    """Nodes that need a gradient, reachable from ``root``, consumers first.
+    """The ops (non-leaf nodes needing a gradient) reachable from ``root``, consumers first.
 
     Why an order at all: in ``y = a * b; z = y + y`` the node ``y`` must hold
     both contributions from ``z`` before it passes its gradient on to ``a`` and
     ``b``. Sorting by descending creation number guarantees that. Each node
     found is marked with a token for this walk (cheaper than a visited set)
-    and, if it is an intermediate, its ``.grad`` is reset for the new pass.
-    The walk does not go past ``boundary`` nodes.
+    and its ``.grad`` is reset for the new pass. Leaves only receive
+    gradients, so they are not listed; the walk does not go past ``boundary``.
     """
     token = object()
     root._mark = token
-    stack = [root]
+    stack = [root] if root._fn is not None else []
     nodes = []
     push, pop, keep = stack.append, stack.pop, nodes.append
     while stack:
         node = pop()
         keep(node)
-        if node._fn is not None:
-            node.grad = node._fresh_grad
+        node.grad = node._fresh_grad
         if boundary and node in boundary:
             continue
         for parent in node._parents:
-            if parent is not None and parent._mark is not token and parent.requires_grad:
+            if (
+                parent is not None and parent._fn is not None
+                and parent._mark is not token and parent.requires_grad
+            ):
                 parent._mark = token
                 push(parent)
     nodes.sort(key=_order_of, reverse=True)
@@ -201,14 +204,16 @@ def backward(
     """Reverse mode: push ``grad`` from ``root`` to every node that needs one.
 
     Leaves accumulate into ``.grad`` (a second call adds the same gradient
-    again, as PyTorch does); each intermediate's ``.grad`` holds this pass's
-    gradient only. With ``create_graph`` the formulas run on nodes, so the
-    gradients are themselves differentiable. Given ``inputs``, the pass stops
-    at them and leaves every other ``.grad`` as it was (``autograd.grad``).
+    again, as PyTorch does). An intermediate's ``.grad`` holds this pass's
+    gradient if its type ``retains_grad`` (Value, as in micrograd) and is
+    freed once used otherwise (Tensor, as in PyTorch; ``retain_grad()`` keeps
+    it). With ``create_graph`` the formulas run on nodes, so the gradients are
+    themselves differentiable. Given ``inputs``, the pass stops at them and
+    leaves every other ``.grad`` as it was (``autograd.grad``).
     """
     boundary = frozenset(inputs)
     order = topological_order(root, boundary)
-    untouched = [(n, n.grad) for n in order if n._fn is None and n not in boundary] if inputs else ()
+    untouched = [(leaf, leaf.grad) for leaf in _leaves(order) - boundary] if inputs else ()
     if create_graph and not isinstance(grad, Node):
         grad = root._wrap_constant(grad)
     old = root.grad
@@ -216,24 +221,38 @@ def backward(
     previous, grad_mode.enabled = grad_mode.enabled, create_graph
     try:
         for node in order:
-            fn = node._fn
-            if fn is None or node.grad is None or boundary and node in boundary:
+            fn, node_grad = node._fn, node.grad
+            if node_grad is None or boundary and node in boundary:
                 continue
             ctx = _GraphContext(node) if create_graph else node._ctx or node
-            grads = fn.backward(ctx, node.grad)
+            grads = fn.backward(ctx, node_grad)
             if type(grads) is not tuple:
                 grads = (grads,)
-            if len(grads) != len(node._parents):
-                raise ValueError(
-                    f"{fn.__name__}.backward returned {len(grads)} gradients for "
-                    f"{len(node._parents)} inputs"
-                )
-            for parent, parent_grad in zip(node._parents, grads):  # noqa: B905 (checked above)
-                if parent_grad is not None and parent is not None and parent.requires_grad:
-                    old = parent.grad
-                    total = parent_grad if old is None else old + parent_grad
-                    parent.grad = total if parent._fn else parent._own_grad(total)
+            try:
+                for parent, parent_grad in zip(node._parents, grads, strict=True):
+                    if parent_grad is not None and parent is not None and parent.requires_grad:
+                        old = parent.grad
+                        total = parent_grad if old is None else old + parent_grad
+                        parent.grad = total if parent._fn else parent._own_grad(total)
+            except ValueError:
+                _check_arity(fn, grads, node._parents)
+                raise
+            if not node.retains_grad:
+                node.grad = None
     finally:
         grad_mode.enabled = previous
         for node, old in untouched:
             node.grad = old
+
+
+def _leaves(ops: list[Node]) -> set[Node]:
+    """The leaves that feed the given ops."""
+    return {p for op in ops for p in op._parents if p is not None and p._fn is None}
+
+
+def _check_arity(fn: type[Function], grads: tuple, parents: tuple) -> None:
+    """A clear error for a backward that returned the wrong number of gradients."""
+    if len(grads) != len(parents):
+        raise ValueError(
+            f"{fn.__name__}.backward returned {len(grads)} gradients for {len(parents)} inputs"
+        ) from None

@@ -57,7 +57,7 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
 class Tensor(Node):
     """An n-d array in the graph: ``.data`` (ndarray), ``.grad`` (ndarray or None)."""
 
-    __slots__ = ("_ctx", "requires_grad", "label")
+    __slots__ = ("_ctx", "requires_grad", "retains_grad", "label")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected op
     __hash__ = Node.__hash__  # comparisons return arrays, identity stays the hash
 
@@ -74,6 +74,7 @@ class Tensor(Node):
         self.data = array.view()
         self.grad = None
         self.requires_grad = bool(requires_grad)
+        self.retains_grad = False
         self.label = label
         self._fn = self._ctx = self._mark = None
         self._parents = self.saved_tensors = ()
@@ -85,16 +86,11 @@ class Tensor(Node):
     def _apply(cls, fn: type[Function], inputs: tuple, params: dict) -> Tensor:
         """Run ``fn.forward`` on the inputs' arrays; record it if any input needs a grad."""
         ctx = Context()
-        raw, needs = [], []
-        for x in inputs:
-            if isinstance(x, Tensor):
-                raw.append(x.data)
-                needs.append(x.requires_grad)
-            else:
-                raw.append(x)
-                needs.append(False)
-        ctx.needs_input_grad = needs = tuple(needs)
-        data = fn.forward(ctx, *raw, **params)
+        ctx.needs_input_grad = needs = tuple(
+            [isinstance(x, Tensor) and x.requires_grad for x in inputs]
+        )
+        raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        data = fn.forward(ctx, *raw, **params) if params else fn.forward(ctx, *raw)
         if type(data) is not np.ndarray:
             data = _as_output_array(ctx, data)
         out = _new(Tensor)
@@ -102,10 +98,11 @@ class Tensor(Node):
         out.grad = out._mark = None
         out.label = ""
         out.saved_tensors = ()
+        out.retains_grad = False
         if True in needs and grad_mode.enabled:
             out.requires_grad = True
             out._fn, out._ctx = fn, ctx
-            out._parents = tuple(x if isinstance(x, Node) else None for x in inputs)
+            out._parents = tuple([x if isinstance(x, Node) else None for x in inputs])
         else:
             out.requires_grad = False
             out._fn = out._ctx = None
@@ -117,13 +114,27 @@ class Tensor(Node):
         return Tensor(as_array(data, self.dtype))
 
     def _own_grad(self, grad: Any) -> Any:
-        """A leaf's ``.grad`` must be a writable array of its own, not a view
-        (a broadcast or reshape of another node's gradient): copy those."""
-        if isinstance(grad, np.ndarray) and not (grad.flags.owndata and grad.flags.writeable):
-            return grad.copy()
-        if isinstance(grad, np.generic):  # 0-d math gives NumPy scalars; .grad is an array
-            return np.array(grad)
+        """A leaf's ``.grad``: an array of the leaf's shape that is its own.
+
+        An array view (a broadcast or reshape of another gradient) is copied,
+        a NumPy scalar (0-d math gives those) becomes a 0-d array, and a
+        gradient of the wrong shape (a custom Function's bug) is an error.
+        """
+        if isinstance(grad, np.ndarray):
+            if grad.base is not None:
+                grad = grad.copy()
+        elif not isinstance(grad, Tensor):  # a Tensor under create_graph stays a node
+            grad = np.array(grad)
+        if grad.shape != self.data.shape:
+            raise ValueError(
+                f"gradient of shape {grad.shape} for a tensor of shape {self.data.shape}: a "
+                f"Function's backward must return each input's gradient in that input's shape"
+            )
         return grad
+
+    def retain_grad(self) -> None:
+        """Keep this intermediate tensor's ``.grad`` after backward (PyTorch's name)."""
+        self.retains_grad = True
 
     def __bool__(self) -> bool:
         return bool(self.data)

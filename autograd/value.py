@@ -26,6 +26,7 @@ class Value(Node):
 
     __slots__ = ("label",)
     requires_grad = True
+    retains_grad = True  # every node shows its gradient, as in micrograd
     _fresh_grad = 0.0
 
     def __init__(self, data: Number, label: str = "") -> None:

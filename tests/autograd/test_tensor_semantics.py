@@ -155,9 +155,18 @@ def test_gradient_has_the_input_dtype_and_shape_after_broadcasting():
     np.testing.assert_array_equal(x.grad, np.full((3, 1), 8.0))
 
 
-def test_leaf_accumulates_while_intermediate_shows_this_pass_only():
+def test_intermediate_gradients_are_freed_unless_retained_as_in_pytorch():
     x = Tensor(np.array([1.0, -2.0]), requires_grad=True)
     y = x * 3
+    (y * y).sum().backward()
+    assert y.grad is None
+    np.testing.assert_array_equal(x.grad, 18 * x.data)
+
+
+def test_leaf_accumulates_while_retained_intermediate_shows_this_pass_only():
+    x = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    y = x * 3
+    y.retain_grad()
     z = (y * y).sum()
     z.backward()
     first_x, first_y = x.grad.copy(), y.grad.copy()

@@ -69,6 +69,7 @@ class Node:
     __slots__ = ("data", "grad", "_fn", "_parents", "saved_tensors", "_order", "_mark")
     requires_grad: bool
     retains_grad: bool  # does an intermediate keep its .grad after a pass?
+    _checks_leaf_grad = False  # is a leaf's accumulated grad passed through _own_grad?
     _ctx: Any = None  # a Context, for ops applied generically; else the node is its context
     _fresh_grad: Any = None  # an intermediate's grad at the start of a pass
     shapes = None  # input shapes of a broadcasting op (tensor contexts set it)
@@ -88,7 +89,8 @@ class Node:
         raise NotImplementedError
 
     def _own_grad(self, grad: Any) -> Any:
-        """A leaf's accumulated gradient, as the leaf may keep it (see Tensor)."""
+        """A leaf's accumulated gradient as the leaf keeps it, for node types that
+        ``_checks_leaf_grad`` (Tensor: an array of its own, of the leaf's shape)."""
         return grad
 
 
@@ -221,22 +223,25 @@ def backward(
     previous, grad_mode.enabled = grad_mode.enabled, create_graph
     try:
         for node in order:
-            fn, node_grad = node._fn, node.grad
+            fn, node_grad, generic = node._fn, node.grad, node._ctx
             if node_grad is None or boundary and node in boundary:
                 continue
-            ctx = _GraphContext(node) if create_graph else node._ctx or node
+            ctx = _GraphContext(node) if create_graph else generic or node
             grads = fn.backward(ctx, node_grad)
             if type(grads) is not tuple:
                 grads = (grads,)
-            try:
-                for parent, parent_grad in zip(node._parents, grads, strict=True):
-                    if parent_grad is not None and parent is not None and parent.requires_grad:
-                        old = parent.grad
-                        total = parent_grad if old is None else old + parent_grad
-                        parent.grad = total if parent._fn else parent._own_grad(total)
-            except ValueError:
-                _check_arity(fn, grads, node._parents)
-                raise
+            if generic is not None and len(grads) != len(node._parents):
+                raise ValueError(
+                    f"{fn.__name__}.backward returned {len(grads)} gradients for "
+                    f"{len(node._parents)} inputs"
+                )
+            for parent, parent_grad in zip(node._parents, grads):  # noqa: B905 (checked above)
+                if parent_grad is not None and parent is not None and parent.requires_grad:
+                    old = parent.grad
+                    total = parent_grad if old is None else old + parent_grad
+                    if parent._fn is None and parent._checks_leaf_grad:
+                        total = parent._own_grad(total)
+                    parent.grad = total
             if not node.retains_grad:
                 node.grad = None
     finally:
@@ -248,11 +253,3 @@ def backward(
 def _leaves(ops: list[Node]) -> set[Node]:
     """The leaves that feed the given ops."""
     return {p for op in ops for p in op._parents if p is not None and p._fn is None}
-
-
-def _check_arity(fn: type[Function], grads: tuple, parents: tuple) -> None:
-    """A clear error for a backward that returned the wrong number of gradients."""
-    if len(grads) != len(parents):
-        raise ValueError(
-            f"{fn.__name__}.backward returned {len(grads)} gradients for {len(parents)} inputs"
-        ) from None

@@ -60,6 +60,7 @@ class Tensor(Node):
     __slots__ = ("_ctx", "requires_grad", "retains_grad", "label")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected op
     __hash__ = Node.__hash__  # comparisons return arrays, identity stays the hash
+    _checks_leaf_grad = True
 
     def __init__(
         self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None, label: str = ""

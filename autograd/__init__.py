@@ -3,10 +3,17 @@
 See ``autograd/README.md`` for the design: the node protocol, how an op is
 added, and how backward walks the graph.
 """
-from .graph import Context, Function, enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, grad, gradcheck, numerical_grad, value_and_grad
+from .graph import Context, Function, enable_grad, is_grad_enabled, no_grad
 from .tensor import (
-    Tensor, concatenate, get_default_dtype, maximum, minimum, set_default_dtype, stack, where,
+    Tensor,
+    concatenate,
+    get_default_dtype,
+    maximum,
+    minimum,
+    set_default_dtype,
+    stack,
+    where,
 )
 from .value import Value
 from .viz import draw_dot

@@ -8,7 +8,8 @@ checks second derivatives through ``create_graph``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from .graph import Node, backward, enable_grad, no_grad
 from .tensor import Tensor
 from .value import Value
 
-Argnums = Union[int, Sequence[int]]
+Argnums = int | Sequence[int]
 
 
 class GradcheckError(AssertionError):
@@ -54,7 +55,7 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, create_graph: bool = False
         inputs = tuple(args[i] for i in picked)
         seed = 1.0 if isinstance(out, Value) else np.ones_like(out.data)
         backward(out, seed, create_graph=create_graph, inputs=inputs)
-        grads = tuple(_result(x, create_graph) for x in inputs)
+        grads = tuple(_result(x) for x in inputs)
         value = out if create_graph else _plain(out)
         return value, grads[0] if isinstance(argnums, int) else grads
 
@@ -69,18 +70,18 @@ def grad(f: Callable, argnums: Argnums = 0, create_graph: bool = False) -> Calla
 
 def _differentiable(x: Any) -> Node:
     """A node to differentiate with respect to: a boundary for the pass."""
+    if isinstance(x, Tensor) and not x.requires_grad:
+        return Tensor(x.data, requires_grad=True)  # a constant: a fresh leaf
     if isinstance(x, Node):
-        return Identity.apply(x) if x.requires_grad else type(x)(x.data, requires_grad=True) if isinstance(x, Tensor) else Identity.apply(x)
+        return Identity.apply(x)  # a new node on the graph: the pass stops there
     if isinstance(x, (int, float)):
         return Value(x)
     return Tensor(np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float32)), requires_grad=True)
 
 
-def _result(node: Node, create_graph: bool) -> Any:
-    g = node.grad
-    if g is None:
-        return np.zeros_like(node.data)
-    return g
+def _result(node: Node) -> Any:
+    """The gradient the pass left on an input; zeros where none reached it."""
+    return np.zeros_like(node.data) if node.grad is None else node.grad
 
 
 def _plain(out: Node) -> Any:
@@ -126,7 +127,7 @@ def _directional(f: Callable, base: list, direction: list, eps: float) -> float:
     def along(step: float) -> list:
         return [
             Value(x.data + step * d) if isinstance(x, Value) else Tensor(x.data + step * d)
-            for x, d in zip(base, direction)
+            for x, d in zip(base, direction, strict=True)
         ]
 
     return (_evaluate(f, along(eps)) - _evaluate(f, along(-eps))) / (2 * eps)
@@ -208,7 +209,7 @@ def gradcheck(
         for _ in range(directions):
             direction = [_random_like(x, rng) for x in base]
             expected = _directional(scalar_f, base, direction, eps)
-            got = sum(float(np.sum(np.asarray(a) * d)) for a, d in zip(analytic, direction))
+            got = sum(float(np.sum(np.asarray(a) * d)) for a, d in zip(analytic, direction, strict=True))
             _check_close(got, expected, atol, rtol, "direction", "<v, grad>", order)
     return True
 
@@ -232,7 +233,7 @@ def _directional_derivative(f: Callable, base: list, rng: np.random.Generator) -
     def first(*xs: Any) -> Node:
         grads = grad(f, argnums=tuple(range(len(xs))), create_graph=True)(*xs)
         total = None
-        for g, w in zip(grads, weights):
+        for g, w in zip(grads, weights, strict=True):
             term = g * w if isinstance(g, Value) else (g * w).sum() if isinstance(g, Tensor) else None
             if term is not None:
                 total = term if total is None else total + term
@@ -265,7 +266,7 @@ def _random_like(x: Node, rng: np.random.Generator) -> Any:
 
 def _compare_full(analytic: list, numerical: tuple, atol: float, rtol: float, order: int) -> None:
     worst = None
-    for k, (a, n) in enumerate(zip(analytic, numerical)):
+    for k, (a, n) in enumerate(zip(analytic, numerical, strict=True)):
         a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
         excess = np.abs(a - n) - (atol + rtol * np.abs(n))
         if excess.size and (worst is None or excess.max() > worst[0]):

@@ -87,10 +87,15 @@ class Tensor(Node):
     def _apply(cls, fn: type[Function], inputs: tuple, params: dict) -> Tensor:
         """Run ``fn.forward`` on the inputs' arrays; record it if any input needs a grad."""
         ctx = Context()
-        ctx.needs_input_grad = needs = tuple(
-            [isinstance(x, Tensor) and x.requires_grad for x in inputs]
-        )
-        raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        raw, needs = [], []
+        for x in inputs:  # one plain loop: comprehensions cost a call each
+            if isinstance(x, Tensor):
+                raw.append(x.data)
+                needs.append(x.requires_grad)
+            else:
+                raw.append(x)
+                needs.append(False)
+        ctx.needs_input_grad = needs = tuple(needs)
         data = fn.forward(ctx, *raw, **params) if params else fn.forward(ctx, *raw)
         if type(data) is not np.ndarray:
             data = _as_output_array(ctx, data)

@@ -4,7 +4,7 @@ See ``autograd/README.md`` for the design: the node protocol, how an op is
 added, and how backward walks the graph.
 """
 from .gradcheck import GradcheckError, grad, gradcheck, numerical_grad, value_and_grad
-from .graph import Context, Function, enable_grad, is_grad_enabled, no_grad
+from .graph import Context, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import (
     Tensor,
     concatenate,
@@ -21,5 +21,6 @@ from .viz import draw_dot
 __all__ = [
     "Context", "Function", "GradcheckError", "Tensor", "Value", "concatenate", "draw_dot", "enable_grad",
     "get_default_dtype", "grad", "gradcheck", "is_grad_enabled", "maximum", "minimum",
-    "no_grad", "numerical_grad", "set_default_dtype", "stack", "value_and_grad", "where",
+    "no_grad", "numerical_grad", "set_default_dtype", "set_grad_enabled", "stack", "value_and_grad",
+    "where",
 ]

@@ -272,21 +272,90 @@ class Neg(Function):
         return -g
 
 
-class Exp(Function):
-    """e**a;  da = g * e**a (the output, saved)."""
+class OfOutput(Function):
+    """An elementwise y = f(a) whose derivative is a function of y:  da = g * slope(y).
 
-    symbol = "exp"
+    Subclasses give ``function`` (NumPy) and ``slope``; the output is saved,
+    so under create_graph the slope is differentiated through y itself.
+    """
 
-    @staticmethod
-    def forward(ctx, a):
-        out = np.exp(a)
+    @classmethod
+    def forward(cls, ctx, a):
+        out = cls.function(a)
         ctx.save_for_backward(out)
         return out
 
-    @staticmethod
-    def backward(ctx, g):
+    @classmethod
+    def backward(cls, ctx, g):
         (out,) = ctx.saved_tensors
-        return g * out
+        return g * cls.slope(out)
+
+
+class Exp(OfOutput):
+    """e**a;  da = g * e**a (the output, saved)."""
+
+    symbol = "exp"
+    function = staticmethod(np.exp)
+
+    @staticmethod
+    def slope(out):
+        return out
+
+
+class Sqrt(OfOutput):
+    """sqrt a;  da = g / (2 sqrt a)."""
+
+    symbol = "sqrt"
+    function = staticmethod(np.sqrt)
+
+    @staticmethod
+    def slope(out):
+        return 0.5 / out
+
+
+class Tanh(OfOutput):
+    """tanh a;  da = g * (1 - tanh(a)**2)."""
+
+    symbol = "tanh"
+    function = staticmethod(np.tanh)
+
+    @staticmethod
+    def slope(out):
+        return 1 - out * out
+
+
+class Sigmoid(OfOutput):
+    """s(a) = 1 / (1 + e**-a);  da = g * s * (1 - s)."""
+
+    symbol = "sigmoid"
+
+    @staticmethod
+    def function(a):
+        return stable_sigmoid(a)
+
+    @staticmethod
+    def slope(out):
+        return out * (1 - out)
+
+
+def stable_sigmoid(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + e**-a) without overflow: never exponentiates a large positive number."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Softplus(OfOutput):
+    """softplus a = log(1 + e**a);  da = g * sigmoid(a) = g * (1 - e**-out)."""
+
+    symbol = "softplus"
+
+    @staticmethod
+    def function(a):
+        return np.logaddexp(0, a)
+
+    @staticmethod
+    def slope(out):
+        return 1 - exp(-out)
 
 
 class Log(Function):
@@ -303,80 +372,6 @@ class Log(Function):
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         return g / a
-
-
-class Sqrt(Function):
-    """sqrt a;  da = g / (2 sqrt a)."""
-
-    symbol = "sqrt"
-
-    @staticmethod
-    def forward(ctx, a):
-        out = np.sqrt(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g / (2 * out)
-
-
-class Tanh(Function):
-    """tanh a;  da = g * (1 - tanh(a)**2)."""
-
-    symbol = "tanh"
-
-    @staticmethod
-    def forward(ctx, a):
-        out = np.tanh(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * (1 - out * out)
-
-
-class Sigmoid(Function):
-    """s(a) = 1 / (1 + e**-a);  da = g * s * (1 - s)."""
-
-    symbol = "sigmoid"
-
-    @staticmethod
-    def forward(ctx, a):
-        out = stable_sigmoid(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * out * (1 - out)
-
-
-def stable_sigmoid(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + e**-a) without overflow for large |a|."""
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
-
-
-class Softplus(Function):
-    """softplus a = log(1 + e**a);  da = g * sigmoid(a) = g * (1 - e**-out)."""
-
-    symbol = "softplus"
-
-    @staticmethod
-    def forward(ctx, a):
-        out = np.logaddexp(0, a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * (1 - exp(-out))
 
 
 class ScaleBy(Function):
@@ -456,9 +451,14 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.keepdims:
-            g = g.reshape(keepdims_shape(ctx.shape, ctx.axis))
-        return expand(g, ctx.shape)
+        return spread_back(ctx, g)
+
+
+def spread_back(ctx: Any, g: Any) -> Any:
+    """A reduction's gradient broadcast back over the reduced axes to the input's shape."""
+    if not ctx.keepdims:
+        g = g.reshape(keepdims_shape(ctx.shape, ctx.axis))
+    return expand(g, ctx.shape)
 
 
 class Mean(Function):
@@ -475,9 +475,7 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.keepdims:
-            g = g.reshape(keepdims_shape(ctx.shape, ctx.axis))
-        return expand(g / ctx.count, ctx.shape)
+        return spread_back(ctx, g / ctx.count)
 
 
 class Amax(Function):
@@ -497,9 +495,7 @@ class Amax(Function):
     @staticmethod
     def backward(ctx, g):
         (share,) = ctx.saved_tensors
-        if not ctx.keepdims:
-            g = g.reshape(keepdims_shape(ctx.shape, ctx.axis))
-        return expand(g, ctx.shape) * share
+        return spread_back(ctx, g) * share
 
 
 # ------------------------------------------------------------------ movement

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from operator import attrgetter
 from typing import Any
 
@@ -33,23 +33,23 @@ next_order = itertools.count().__next__
 
 
 @contextmanager
-def no_grad() -> Iterator[None]:
+def set_grad_enabled(mode: bool) -> Iterator[None]:
+    """Record ops (True) or not (False) inside the block; the old mode comes back after."""
+    previous, grad_mode.enabled = grad_mode.enabled, mode
+    try:
+        yield
+    finally:
+        grad_mode.enabled = previous
+
+
+def no_grad() -> AbstractContextManager[None]:
     """Record nothing inside the block: results are constants (as in PyTorch)."""
-    previous, grad_mode.enabled = grad_mode.enabled, False
-    try:
-        yield
-    finally:
-        grad_mode.enabled = previous
+    return set_grad_enabled(False)
 
 
-@contextmanager
-def enable_grad() -> Iterator[None]:
+def enable_grad() -> AbstractContextManager[None]:
     """Record ops again inside the block, e.g. within ``no_grad``."""
-    previous, grad_mode.enabled = grad_mode.enabled, True
-    try:
-        yield
-    finally:
-        grad_mode.enabled = previous
+    return set_grad_enabled(True)
 
 
 def is_grad_enabled() -> bool:

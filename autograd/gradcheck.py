@@ -47,9 +47,9 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, create_graph: bool = False
 
     def wrapped(*args: Any) -> tuple[Any, Any]:
         args = list(args)
-        for i in picked:
-            args[i] = _differentiable(args[i])
         with enable_grad():  # a transform of f: an outer no_grad does not apply (as torch.func)
+            for i in picked:
+                args[i] = _differentiable(args[i])
             out = f(*args)
         _check_scalar(out, "value_and_grad")
         inputs = tuple(args[i] for i in picked)

@@ -166,6 +166,15 @@ def test_order_2_passes_for_built_in_ops_on_both_engines():
     assert gradcheck(lambda t: (t @ t).softmax(axis=0)[0].sum() + t.var(), x, order=2)
 
 
+@pytest.mark.parametrize("w_shape", [(3,), (3, 1), (3, 2)])
+def test_order_2_checks_every_input_of_a_function_of_several(w_shape):
+    rng = np.random.default_rng(1)
+    x = Tensor(rng.standard_normal((4, 3)))
+    w = Tensor(rng.standard_normal(w_shape), requires_grad=True)
+    assert gradcheck(lambda x, w: (x @ w).tanh().sum(), x, w, order=2)
+    assert gradcheck(lambda a, b: (a * b * a).exp(), Value(0.3), Value(-0.8), order=2)
+
+
 # -------------------------------------------------------------- grad functional
 
 

@@ -172,7 +172,7 @@ class Value(Node):
         x = self.data
         if x > 0.0:
             return _make(x + 0.0, F.Relu, (self,), (1.0,))
-        return _make(0.0 * 1.0, F.Relu, (self,), (0.0,))
+        return _make(float(0), F.Relu, (self,), (0.0,))  # a zero of its own (not a shared constant)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """x if x > 0 else slope * x."""

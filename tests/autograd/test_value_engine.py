@@ -150,3 +150,12 @@ def test_leaves_have_no_op_and_results_name_theirs():
     b = a + 2
     assert isinstance(b._op, str) and b._op
     assert a in b._prev
+
+
+def test_every_node_owns_a_distinct_data_object():
+    """create_graph maps saved data to nodes by identity, so no two nodes may share a float."""
+    a, b = Value(-0.5), Value(-0.7)
+    same = Value(1.0), Value(1.0)
+    nodes = [a.relu(), b.relu(), a.abs() * 0.0, (a - a), *same]
+    ids = [id(n.data) for n in nodes]
+    assert len(set(ids)) == len(ids)

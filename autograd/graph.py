@@ -69,7 +69,7 @@ class Node:
     __slots__ = ("data", "grad", "_fn", "_parents", "saved_tensors", "_order", "_mark")
     requires_grad: bool
     retains_grad: bool  # does an intermediate keep its .grad after a pass?
-    _checks_leaf_grad = False  # is a leaf's accumulated grad passed through _own_grad?
+    _checks_leaf_grad = False  # True: a leaf's accumulated grad goes through _own_grad(grad)
     _ctx: Any = None  # a Context, for ops applied generically; else the node is its context
     _fresh_grad: Any = None  # an intermediate's grad at the start of a pass
     shapes = None  # input shapes of a broadcasting op (tensor contexts set it)
@@ -87,11 +87,6 @@ class Node:
     def _wrap_constant(self, data: Any) -> Node:
         """A node of this node's type holding ``data``, needing no gradient."""
         raise NotImplementedError
-
-    def _own_grad(self, grad: Any) -> Any:
-        """A leaf's accumulated gradient as the leaf keeps it, for node types that
-        ``_checks_leaf_grad`` (Tensor: an array of its own, of the leaf's shape)."""
-        return grad
 
 
 class Context:

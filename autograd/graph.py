@@ -69,7 +69,7 @@ class Node:
     __slots__ = ("data", "grad", "_fn", "_parents", "saved_tensors", "_order", "_mark")
     requires_grad: bool
     retains_grad: bool  # does an intermediate keep its .grad after a pass?
-    _checks_leaf_grad = False  # True: a leaf's accumulated grad goes through _own_grad(grad)
+    _checks_leaf_grad = False  # True: a leaf's grad goes through _own_grad(grad, passed_through)
     _ctx: Any = None  # a Context, for ops applied generically; else the node is its context
     _fresh_grad: Any = None  # an intermediate's grad at the start of a pass
     shapes = None  # input shapes of a broadcasting op (tensor contexts set it)
@@ -235,7 +235,7 @@ def backward(
                     old = parent.grad
                     total = parent_grad if old is None else old + parent_grad
                     if parent._fn is None and parent._checks_leaf_grad:
-                        total = parent._own_grad(total)
+                        total = parent._own_grad(total, total is node_grad)
                     parent.grad = total
             if not node.retains_grad:
                 node.grad = None

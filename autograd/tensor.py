@@ -87,14 +87,16 @@ class Tensor(Node):
     def _apply(cls, fn: type[Function], inputs: tuple, params: dict) -> Tensor:
         """Run ``fn.forward`` on the inputs' arrays; record it if any input needs a grad."""
         ctx = Context()
-        raw, needs = [], []
+        raw, needs, parents = [], [], []
         for x in inputs:  # one plain loop: comprehensions cost a call each
             if isinstance(x, Tensor):
                 raw.append(x.data)
                 needs.append(x.requires_grad)
+                parents.append(x)
             else:
                 raw.append(x)
                 needs.append(False)
+                parents.append(None)
         ctx.needs_input_grad = needs = tuple(needs)
         data = fn.forward(ctx, *raw, **params) if params else fn.forward(ctx, *raw)
         if type(data) is not np.ndarray:
@@ -107,8 +109,7 @@ class Tensor(Node):
         out.retains_grad = False
         if True in needs and grad_mode.enabled:
             out.requires_grad = True
-            out._fn, out._ctx = fn, ctx
-            out._parents = tuple([x if isinstance(x, Node) else None for x in inputs])
+            out._fn, out._ctx, out._parents = fn, ctx, tuple(parents)
         else:
             out.requires_grad = False
             out._fn = out._ctx = None
@@ -119,15 +120,17 @@ class Tensor(Node):
     def _wrap_constant(self, data: Any) -> Tensor:
         return Tensor(as_array(data, self.dtype))
 
-    def _own_grad(self, grad: Any) -> Any:
-        """A leaf's ``.grad``: an array of the leaf's shape that is its own.
+    def _own_grad(self, grad: Any, passed_through: bool) -> Any:
+        """A leaf's ``.grad``: an array of the leaf's shape that no one else holds.
 
-        An array view (a broadcast or reshape of another gradient) is copied,
-        a NumPy scalar (0-d math gives those) becomes a 0-d array, and a
-        gradient of the wrong shape (a custom Function's bug) is an error.
+        A view (a broadcast or reshape of another gradient) or the consumer's
+        own gradient passed through unchanged (``a + b`` hands the same array
+        to both) is copied; a NumPy scalar (0-d math gives those) becomes a
+        0-d array; a gradient of the wrong shape (a custom Function's bug) is
+        an error.
         """
-        if isinstance(grad, np.ndarray):
-            if grad.base is not None:
+        if type(grad) is np.ndarray:
+            if passed_through or grad.base is not None:
                 grad = grad.copy()
         elif not isinstance(grad, Tensor):  # a Tensor under create_graph stays a node
             grad = np.array(grad)
@@ -390,7 +393,7 @@ class Tensor(Node):
                     f"backward() without a grad needs a one-element tensor, got shape "
                     f"{self.shape}; reduce it first (.sum(), .mean()) or pass grad= of that shape"
                 )
-            grad = np.ones_like(self.data)
+            grad = np.ones(self.data.shape, self.dtype) if self.data.ndim else np.array(1, self.dtype)
         else:
             grad = grad if create_graph and isinstance(grad, Tensor) else as_array(grad, self.dtype)
             if grad.shape != self.shape:

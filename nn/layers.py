@@ -32,16 +32,18 @@ class Linear(Module):
         self.bias = _uniform((out_features,), bound, dtype) if bias else None
 
     def forward(self, x: Any) -> Tensor:
-        weight = self.weight
+        weight, bias = self.weight, self.bias
         if not isinstance(x, Tensor):
             x = np.asarray(x, dtype=weight.dtype)  # raw data takes the layer's dtype
-        if x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"{self!r} expects {self.in_features} features in the last axis, got input of shape {x.shape}"
-            )
-        if self.bias is None:
-            return LinearOp.apply(x, weight)
-        return LinearOp.apply(x, weight, self.bias)
+        try:
+            return LinearOp.apply(x, weight) if bias is None else LinearOp.apply(x, weight, bias)
+        except (ValueError, IndexError) as error:  # checked only on failure: a test costs every call
+            if np.shape(x)[-1:] != (self.in_features,):
+                raise ValueError(
+                    f"{self!r} expects {self.in_features} features in the last axis, got input of shape "
+                    f"{np.shape(x)}"
+                ) from error
+            raise
 
     def extra_repr(self) -> str:
         has_bias = self.bias is not None

@@ -86,6 +86,12 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's ``forward`` becomes its ``__call__``: ``module(x)`` costs one call, not two."""
+        super().__init_subclass__(**kwargs)
+        if "forward" in vars(cls):
+            cls.__call__ = cls.forward
+
     # ------------------------------------------------------------ registration
 
     def __setattr__(self, name: str, value: Any) -> None:

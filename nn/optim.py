@@ -24,8 +24,8 @@ class Optimizer:
     """Holds the parameters, per-parameter state and the hyper-parameters.
 
     ``state[i]`` belongs to the i-th Tensor parameter; the last entry, when
-    there are Value parameters, to all of them together. Each state has a
-    ``step`` count (for Adam's bias correction).
+    there are Value parameters, to all of them together. Adam keeps a
+    ``step`` count there for its bias correction.
     """
 
     def __init__(self, params: Iterable[Param], lr: float) -> None:
@@ -43,7 +43,7 @@ class Optimizer:
         self.tensors = [p for p in params if isinstance(p, Tensor)]
         self.values = [p for p in params if isinstance(p, Value)]
         self.lr = lr
-        self.state: list[dict[str, Any]] = [{"step": 0} for _ in range(len(self.tensors) + bool(self.values))]
+        self.state: list[dict[str, Any]] = [{} for _ in range(len(self.tensors) + bool(self.values))]
 
     def zero_grad(self) -> None:
         """Clear the gradients (None for Tensors, 0.0 for Values)."""
@@ -55,14 +55,11 @@ class Optimizer:
         for p, state in zip(self.tensors, self.state, strict=False):
             g = p.grad
             if g is not None:
-                state["step"] += 1
                 update(p.data, g if type(g) is np.ndarray else _raw(g), state)
         if self.values:
             data = np.array([p.data for p in self.values])
             grads = np.array([float(p.grad) for p in self.values])
-            state = self.state[-1]
-            state["step"] += 1
-            self.update(data, grads, state)
+            self.update(data, grads, self.state[-1])
             for p, x in zip(self.values, data.tolist(), strict=True):
                 p.data = x
 
@@ -212,7 +209,7 @@ class Adam(Optimizer):
         m += (1 - beta1) * g
         v *= beta2
         v += (1 - beta2) * g * g
-        t = state["step"]
+        t = state["step"] = state.get("step", 0) + 1
         denom = np.sqrt(v)
         denom *= 1 / math.sqrt(1 - beta2**t)
         denom += self.eps

@@ -176,6 +176,17 @@ def test_leaf_accumulates_while_retained_intermediate_shows_this_pass_only():
     np.testing.assert_array_equal(first_x, 18 * x.data)
 
 
+def test_each_leaf_owns_its_gradient_array():
+    a, b = (Tensor(np.array([1.0, 2.0]), requires_grad=True) for _ in range(2))
+    y = a + b  # Add hands the same upstream array to both inputs
+    y.retain_grad()
+    (y * Tensor(np.array([5.0, 6.0]))).backward(np.ones(2))
+    assert a.grad is not b.grad and not np.shares_memory(a.grad, b.grad)
+    assert not np.shares_memory(a.grad, y.grad)
+    a.grad *= 0
+    np.testing.assert_array_equal(b.grad, [5.0, 6.0])
+
+
 def test_detach_cuts_the_graph():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     (x * x.detach()).sum().backward()

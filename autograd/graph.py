@@ -168,7 +168,8 @@ def topological_order(root: Node, boundary: frozenset = frozenset()) -> list[Nod
     ``b``. Sorting by descending creation number guarantees that. Each node
     found is marked with a token for this walk (cheaper than a visited set)
     and its ``.grad`` is reset for the new pass. Leaves only receive
-    gradients, so they are not listed; the walk does not go past ``boundary``.
+    gradients, so they are not listed; nor are ``boundary`` nodes, where the
+    walk stops.
     """
     token = object()
     root._mark = token
@@ -177,10 +178,10 @@ def topological_order(root: Node, boundary: frozenset = frozenset()) -> list[Nod
     push, pop, keep = stack.append, stack.pop, nodes.append
     while stack:
         node = pop()
-        keep(node)
         node.grad = node._fresh_grad
         if boundary and node in boundary:
-            continue
+            continue  # it collects its gradient and passes nothing on
+        keep(node)
         for parent in node._parents:
             if (
                 parent is not None and parent._fn is not None
@@ -219,7 +220,7 @@ def backward(
     try:
         for node in order:
             fn, node_grad, generic = node._fn, node.grad, node._ctx
-            if node_grad is None or boundary and node in boundary:
+            if node_grad is None:
                 continue
             ctx = _GraphContext(node) if create_graph else generic or node
             grads = fn.backward(ctx, node_grad)

@@ -17,7 +17,7 @@ import numpy as np
 from autograd import Tensor, Value
 from autograd.graph import Node
 
-from .module import Param, zero_grads
+from .module import Param
 
 
 class Optimizer:
@@ -47,7 +47,10 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Clear the gradients (None for Tensors, 0.0 for Values)."""
-        zero_grads(self.params)
+        for p in self.tensors:
+            p.grad = None
+        for p in self.values:
+            p.grad = 0.0
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""

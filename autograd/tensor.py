@@ -87,16 +87,15 @@ class Tensor(Node):
     def _apply(cls, fn: type[Function], inputs: tuple, params: dict) -> Tensor:
         """Run ``fn.forward`` on the inputs' arrays; record it if any input needs a grad."""
         ctx = Context()
-        raw, needs, parents = [], [], []
+        raw, needs, constants = [], [], False
         for x in inputs:  # one plain loop: comprehensions cost a call each
             if isinstance(x, Tensor):
                 raw.append(x.data)
                 needs.append(x.requires_grad)
-                parents.append(x)
             else:
                 raw.append(x)
                 needs.append(False)
-                parents.append(None)
+                constants = True
         ctx.needs_input_grad = needs = tuple(needs)
         data = fn.forward(ctx, *raw, **params) if params else fn.forward(ctx, *raw)
         if type(data) is not np.ndarray:
@@ -109,7 +108,10 @@ class Tensor(Node):
         out.retains_grad = False
         if True in needs and grad_mode.enabled:
             out.requires_grad = True
-            out._fn, out._ctx, out._parents = fn, ctx, tuple(parents)
+            out._fn, out._ctx = fn, ctx
+            out._parents = inputs if not constants else tuple(
+                [x if isinstance(x, Tensor) else None for x in inputs]
+            )
         else:
             out.requires_grad = False
             out._fn = out._ctx = None

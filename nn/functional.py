@@ -48,9 +48,12 @@ class PointwiseLoss(Function):
     """A loss l(x, y) per element, then reduced; one node.
 
     Subclasses give ``pointwise`` (NumPy, forward only) and ``derivative``
-    (dl/dx, written so it runs on arrays and on nodes). Backward is
-    derivative * g, with g spread over the elements by the reduction.
+    (dl/dx, written so it runs on arrays and on nodes), less a constant
+    ``scale`` that multiplies g instead of every element. Backward is
+    derivative * scale * g, with g spread over the elements by the reduction.
     """
+
+    scale = 1.0
 
     @staticmethod
     def pointwise(x: np.ndarray, y: np.ndarray, **options: Any) -> np.ndarray:
@@ -69,7 +72,7 @@ class PointwiseLoss(Function):
     @classmethod
     def backward(cls, ctx, g):
         x, y = ctx.saved_tensors
-        return cls.derivative(x, y, **ctx.options) * spread(g, ctx.reduction, ctx.count), None
+        return cls.derivative(x, y, **ctx.options) * spread(g, ctx.reduction, ctx.count, cls.scale), None
 
 
 def reduce_array(losses: np.ndarray, reduction: str) -> np.ndarray:
@@ -80,15 +83,18 @@ def reduce_array(losses: np.ndarray, reduction: str) -> np.ndarray:
     return np.array(total / losses.size if reduction == "mean" else total)
 
 
-def spread(g: Any, reduction: str, count: int) -> Any:
-    """The upstream gradient per element: g / n for a mean, g for a sum or none."""
-    return g * (1.0 / count) if reduction == "mean" else g
+def spread(g: Any, reduction: str, count: int, scale: float = 1.0) -> Any:
+    """The upstream gradient per element, times ``scale``: g / n for a mean, g for a sum or none."""
+    if reduction == "mean":
+        return g * (scale / count)
+    return g * scale if scale != 1.0 else g
 
 
 class MSE(PointwiseLoss):
     """(x - y)**2;  dx = 2 (x - y)."""
 
     symbol = "mse_loss"
+    scale = 2.0
 
     @staticmethod
     def pointwise(x, y):
@@ -97,7 +103,7 @@ class MSE(PointwiseLoss):
 
     @staticmethod
     def derivative(x, y):
-        return (x - y) * 2.0
+        return x - y
 
 
 class BCE(PointwiseLoss):

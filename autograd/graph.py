@@ -173,22 +173,21 @@ def topological_order(root: Node, boundary: frozenset = frozenset()) -> list[Nod
     """
     token = object()
     root._mark = token
-    stack = [root] if root._fn is not None else []
-    nodes = []
-    push, pop, keep = stack.append, stack.pop, nodes.append
-    while stack:
-        node = pop()
+    nodes = [root] if root._fn is not None else []
+    found = nodes.append
+    for node in nodes:  # the list grows while it is read: each node found is visited once
         node.grad = node._fresh_grad
         if boundary and node in boundary:
             continue  # it collects its gradient and passes nothing on
-        keep(node)
         for parent in node._parents:
             if (
                 parent is not None and parent._fn is not None
                 and parent._mark is not token and parent.requires_grad
             ):
                 parent._mark = token
-                push(parent)
+                found(parent)
+    if boundary:
+        nodes = [node for node in nodes if node not in boundary]
     nodes.sort(key=_order_of, reverse=True)
     return nodes
 
@@ -235,7 +234,7 @@ def backward(
                 if parent_grad is not None and parent is not None and parent.requires_grad:
                     old = parent.grad
                     total = parent_grad if old is None else old + parent_grad
-                    if parent._fn is None and parent._checks_leaf_grad:
+                    if parent._checks_leaf_grad and parent._fn is None:
                         total = parent._own_grad(total, total is node_grad)
                     parent.grad = total
             if not node.retains_grad:

@@ -89,7 +89,7 @@ class Module:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A subclass's ``forward`` becomes its ``__call__``: ``module(x)`` costs one call, not two."""
         super().__init_subclass__(**kwargs)
-        if "forward" in vars(cls):
+        if "forward" in vars(cls) and "__call__" not in vars(cls):
             cls.__call__ = cls.forward
 
     # ------------------------------------------------------------ registration

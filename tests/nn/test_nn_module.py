@@ -63,6 +63,25 @@ def test_lists_of_values_and_modules_register_item_by_item():
     assert names == ["w.0", "w.1", "parts.0.weight", "parts.0.bias"]
 
 
+def test_calling_a_module_runs_the_forward_of_its_own_class():
+    class Double(nn.Module):
+        def forward(self, x):
+            return 2 * x
+
+    class Quadruple(Double):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    class Logged(Double):
+        def __call__(self, x):
+            self.seen = x
+            return self.forward(x)
+
+    assert Double()(3) == 6 and Quadruple()(3) == 12
+    logged = Logged()
+    assert logged(5) == 10 and logged.seen == 5
+
+
 def test_num_parameters_counts_every_number():
     assert make_mlp().num_parameters() == 2 * 4 + 4 + 4 * 3 + 3
 

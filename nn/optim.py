@@ -17,7 +17,7 @@ import numpy as np
 from autograd import Tensor, Value
 from autograd.graph import Node
 
-from .module import Param
+from .module import Param, zero_grads
 
 
 class Optimizer:
@@ -47,10 +47,7 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Clear the gradients (None for Tensors, 0.0 for Values)."""
-        for p in self.tensors:
-            p.grad = None
-        for p in self.values:
-            p.grad = 0.0
+        zero_grads(self.params)
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""

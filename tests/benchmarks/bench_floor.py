@@ -8,7 +8,9 @@ features (no Function classes, contexts, checks, create_graph, modules):
    function per node. "walk" finds the nodes reachable from the root and
    sorts them by creation number, as any graph engine must; "tape" walks a
    global list of every node in reverse creation order, with no search at
-   all (which needs the list to hold every node, so nothing is freed).
+   all (which needs the list to hold every node, so nothing is freed);
+   "flat tape" drops node objects too: nodes are indices into global lists
+   of data, gradients and (out, a, da, b, db) entries.
 2. One training step of MLP 2-16-16-1, tanh, MSE, batch 64 (issue 4 asks
    <= 1.3x hand-written NumPy): fused linear, tanh and MSE nodes, a walk
    and sort, a plain SGD loop.
@@ -90,18 +92,55 @@ def tape_backward(root: BareNode) -> None:
     propagate(reversed(TAPE))
 
 
+class FlatNode:
+    """A node as an index into global lists: the tape holds (out, a, da, b, db) tuples, no objects."""
+
+    __slots__ = ("i",)
+    data: list[float] = []
+    tape: list[tuple] = []
+
+    def __init__(self, data: float, entry: tuple | None = None) -> None:
+        self.i = len(FlatNode.data)
+        FlatNode.data.append(data)
+        if entry:
+            FlatNode.tape.append((self.i, *entry))
+
+    def __add__(self, other: FlatNode) -> FlatNode:
+        return FlatNode(self.data[self.i] + self.data[other.i], (self.i, 1.0, other.i, 1.0))
+
+    def __mul__(self, other: FlatNode) -> FlatNode:
+        a, b = self.data[self.i], self.data[other.i]
+        return FlatNode(a * b, (self.i, b, other.i, a))
+
+    def relu(self) -> FlatNode:
+        x = self.data[self.i]
+        return FlatNode(x if x > 0 else 0.0, (self.i, 1.0 if x > 0 else 0.0, self.i, 0.0))
+
+
+def flat_backward(root: FlatNode) -> None:
+    """The chain rule over the flat tape, newest entry first: the least work CPython can do."""
+    grads = [0.0] * len(FlatNode.data)
+    grads[root.i] = 1.0
+    for out, a, da, b, db in reversed(FlatNode.tape):
+        g = grads[out]
+        grads[a] += da * g
+        grads[b] += db * g
+
+
 def scalar_sides(plan: GraphPlan) -> dict[str, Any]:
     """Each side builds the plan's graph untimed and times its backward alone."""
     def side(node: type, backward: Any) -> Any:
         def run() -> bench.Phases:
             TAPE.clear()
+            FlatNode.data, FlatNode.tape = [], []
             root = plan.build([node(v) for v in plan.leaf_values])
             start = time.perf_counter()
             backward(root)
             return {"backward": time.perf_counter() - start}
         return run
     return {"micrograd": side(MicroValue, MicroValue.backward), "chaingrad": side(Value, Value.backward),
-            "bare walk": side(BareNode, walk_backward), "bare tape": side(BareNode, tape_backward)}
+            "bare walk": side(BareNode, walk_backward), "bare tape": side(BareNode, tape_backward),
+            "flat tape": side(FlatNode, flat_backward)}
 
 
 # ------------------------------------------------------------- tensor step

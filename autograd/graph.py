@@ -88,6 +88,13 @@ class Node:
         """A node of this node's type holding ``data``, needing no gradient."""
         raise NotImplementedError
 
+    def _bump_version(self) -> None:
+        """Say that ``data`` was changed in place (an optimizer step, ``t[i] = x``).
+
+        Backward then refuses a graph that saved the old data. A Value's saved
+        items are immutable floats, so only Tensor counts versions.
+        """
+
 
 class Context:
     """The backward context of an op applied generically (``Function.apply``).

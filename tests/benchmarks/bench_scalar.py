@@ -195,13 +195,10 @@ def speedups(samples: dict, phase: str) -> list[float]:
 
 
 def checks(results: dict, memory: dict, graph: GraphPlan) -> list[bench.Check]:
-    big = f"{graph.n_ops:,}-op graph"
+    """This round's floors (issues 11 and 12); the million-op graph rows are shown by ``report``."""
     return [
-        bench.Check("demo step, gc default", speedups(results["demo step", "default"], "step"), 6),
+        bench.Check("demo step, gc default", speedups(results["demo step", "default"], "step"), 15),
         bench.Check("demo step, gc off", speedups(results["demo step", "off"], "step"), 3),
-        bench.Check(f"{big} fwd+bwd, gc default", speedups(results[big, "default"], "forward+backward"), 6),
-        bench.Check(f"{big} fwd+bwd, gc off", speedups(results[big, "off"], "forward+backward"), 3),
-        bench.Check(f"{big} backward, gc off", speedups(results[big, "off"], "backward"), 3),
         bench.Check("memory per op, ours / micrograd", [memory[OURS] / memory[THEIRS]], 1 / 3,
                     at_least=False),
     ]

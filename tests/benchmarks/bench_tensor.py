@@ -57,9 +57,9 @@ class Config:
 
 
 CONFIGS = [
-    Config("(a) 2-16-16-1 tanh MSE, batch 64", [2, 16, 16, 1], "Tanh", "mse_loss", 64, 100, 1.3, 4.0),
+    Config("(a) 2-16-16-1 tanh MSE, batch 64", [2, 16, 16, 1], "Tanh", "mse_loss", 64, 100, 1.5, 1.0),
     Config("(b) 784-256-128-10 ReLU CE, batch 128", [784, 256, 128, 10], "ReLU", "cross_entropy", 128, 10,
-           1.05, 1.1),
+           1.06, 1.0),
     Config("(c) 784-256-128-10 ReLU CE, batch 1024", [784, 256, 128, 10], "ReLU", "cross_entropy", 1024, 2,
            1.03, 1.0, max_peak_vs_numpy=1.3),
 ]

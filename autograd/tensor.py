@@ -208,7 +208,7 @@ class Tensor(Node):
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use a "
                 "computed variable in a subgraph that doesn't require differentiation use "
-                "var_no_grad = var.detach()"
+                "var_no_grad = var.detach()."
             )
         if requires_grad and self.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
@@ -520,10 +520,10 @@ class Tensor(Node):
             try:
                 signature(adapter).bind(*args, **kwargs)
             except TypeError:
+                hint = _METHOD_HINTS.get(func.__name__, f"t.{func.__name__}(...)")
                 raise TypeError(
-                    f"np.{func.__name__} on a Tensor records only {_parameters(adapter)}; "
-                    f"use the Tensor method ({_METHOD_HINTS.get(func.__name__, f't.{func.__name__}(...)')}"
-                    f") and t.astype(dtype) for a dtype"
+                    f"np.{func.__name__} on a Tensor records only {_parameters(adapter)}; use "
+                    f"{hint} (and t.astype(dtype) for a dtype)"
                 ) from None
             return adapter(*args, **kwargs)
         name = f"{func.__module__.replace('numpy', 'np', 1)}.{func.__name__}"
@@ -756,6 +756,8 @@ _METHOD_HINTS = {
     "minimum.reduce": "t.min(axis=...)", "std": "t.var(axis=...) ** 0.5",
     "expand_dims": "t.unsqueeze(axis)", "amax": "t.max(...)", "amin": "t.min(...)",
     "ravel": "t.reshape(-1)", "average": "t.mean(axis=...)", "linalg.norm": "(t**2).sum() ** 0.5",
+    "concatenate": "autograd.concatenate(tensors, axis)", "stack": "autograd.stack(tensors, axis)",
+    "where": "autograd.where(condition, x, y)", "dot": "a @ b",
 }
 
 

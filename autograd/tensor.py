@@ -8,6 +8,7 @@ summed back to each input's shape there.
 """
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from inspect import signature
@@ -448,7 +449,7 @@ class Tensor(Node):
 
     def __round__(self, ndigits: int | None = None) -> float | int:
         """round(loss, 3) of a one-element tensor, as round() of a float."""
-        return round(float(self._number("round()")), ndigits)
+        return round(self._number("round()").item(), ndigits)
 
     def __index__(self) -> int:
         """As NumPy: a 0-d integer tensor is an index (``range(t)``, ``items[t]``)."""
@@ -461,7 +462,7 @@ class Tensor(Node):
         PyTorch) and any other tensor its repr.
         """
         if not spec:
-            return str(self._number("format()")) if not self.data.ndim else str(self)
+            return str(self.data[()]) if not self.data.ndim else str(self)
         return format(self._number(f"format spec {spec!r}", TypeError), spec)
 
     def __iter__(self) -> Iterator[Tensor]:
@@ -518,7 +519,7 @@ class Tensor(Node):
         adapter = _FUNCTION_OPS.get(func)
         if adapter is not None:
             try:
-                signature(adapter).bind(*args, **kwargs)
+                _signature(adapter).bind(*args, **kwargs)
             except TypeError:
                 hint = _METHOD_HINTS.get(func.__name__, f"t.{func.__name__}(...)")
                 raise TypeError(
@@ -761,8 +762,11 @@ _METHOD_HINTS = {
 }
 
 
+_signature = functools.cache(signature)
+
+
 def _parameters(adapter: Callable[..., Any]) -> str:
-    return ", ".join(f"{name}=" for name in list(signature(adapter).parameters)[1:]) or "its input"
+    return ", ".join(f"{name}=" for name in list(_signature(adapter).parameters)[1:]) or "its input"
 
 
 def _on_numbers(name: str, function: Any, args: Any, kwargs: dict, constant: bool) -> Any:

@@ -461,23 +461,18 @@ def test_view_is_reshape():
         t.view(np.float32)
 
 
-class Cube(Function):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return a**3
+class Twice(Function):
+    """2a;  da = 2g."""
 
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return 3 * g * a * a
+    forward = staticmethod(lambda ctx, a: 2 * a)
+    backward = staticmethod(lambda ctx, g: 2 * g)
 
 
 def test_grad_fn_is_none_on_leaves_and_names_the_op_of_results():
     w = leaf()
     assert w.grad_fn is None and Tensor(A).grad_fn is None
     assert repr((w * 2).grad_fn) == "<MulBackward>" and (w + 1).grad_fn.name() == "AddBackward"
-    assert repr(Cube.apply(w).grad_fn) == "<CubeBackward>"
+    assert repr(Twice.apply(w).grad_fn) == "<TwiceBackward>"
     assert (w * 2).grad_fn.function.__name__ == "Mul"
     with no_grad():
         assert (w * 2).grad_fn is None

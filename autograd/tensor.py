@@ -652,6 +652,9 @@ _CONSTANT_UFUNCS = frozenset([
     np.isnan, np.isinf, np.isfinite, np.signbit, np.logical_and, np.logical_or,
     np.logical_not, np.logical_xor, np.sign, np.floor, np.ceil, np.rint, np.trunc,
 ])
+_WRITE_INTO_FIRST = frozenset(
+    [np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.put_along_axis]
+)
 _CONSTANT_FUNCTIONS = frozenset([
     np.shape, np.ndim, np.size, np.result_type, np.allclose, np.isclose, np.array_equal,
     np.array_equiv, np.argsort, np.nonzero, np.flatnonzero, np.argwhere, np.count_nonzero,
@@ -777,8 +780,14 @@ def _on_numbers(name: str, function: Any, args: Any, kwargs: dict, constant: boo
     TypeError names the Tensor way.
     """
     tensors = [x for x in _flat((*args, *kwargs.values())) if isinstance(x, Tensor)]
-    if any(isinstance(x, Tensor) for x in _flat((kwargs.get("out", ()),))):
-        raise TypeError(f"{name}(..., out=<Tensor>): tensors are not written in place; use the result")
+    writes_first = name.endswith(".at") or function in _WRITE_INTO_FIRST
+    if any(isinstance(x, Tensor) for x in _flat((kwargs.get("out", ()),))) or (
+        writes_first and isinstance(args[0], Tensor)
+    ):
+        raise TypeError(
+            f"{name} would write into a Tensor in place, behind the graph's back: use the "
+            f"result of a Tensor op instead (or write into t.data for a constant)"
+        )
     if not constant and any(t.requires_grad for t in tensors):
         hint = _METHOD_HINTS.get(name.removeprefix("np."))
         method = hint or "Tensor methods and operators"

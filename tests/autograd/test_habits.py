@@ -292,10 +292,23 @@ def test_comparisons_and_zero_gradient_ufuncs_give_plain_arrays(call):
     np.testing.assert_array_equal(out, call(t.data))
 
 
-def test_ufunc_never_writes_into_a_tensor():
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda t: np.exp(np.zeros(3), out=t), lambda t: np.add.at(t, [0, 0], 1.0),
+        lambda t: np.copyto(t, np.zeros(3)), lambda t: np.put(t, [0], 5.0),
+        lambda t: np.putmask(t, np.ones(3, bool), 0.0),
+    ],
+)
+def test_numpy_never_writes_into_a_tensor(write):
     t = Tensor(np.ones(3))
-    with pytest.raises(TypeError, match="out=<Tensor>"):
-        np.exp(np.zeros(3), out=t)
+    with pytest.raises(TypeError, match="would write into a Tensor in place"):
+        write(t)
+    np.testing.assert_array_equal(t.data, 1.0)
+
+
+def test_ndarray_in_place_ops_with_a_tensor_on_the_right():
+    t = Tensor(np.ones(3))
     array = np.zeros(3)
     array += t  # a constant: NumPy's in-place add on the numbers
     np.testing.assert_array_equal(array, 1.0)

@@ -173,7 +173,8 @@ class Tensor(Node):
 
     @property
     def size(self) -> int:
-        return self.data.size
+        """The element count (NumPy's property); ``t.size()`` and ``t.size(dim)`` give PyTorch's shape."""
+        return _Size(self.data)
 
     @property
     def T(self) -> Tensor:
@@ -607,6 +608,18 @@ class BackwardFunction:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+class _Size(int):
+    """``t.size``: NumPy's element count, an int; called, PyTorch's ``size()``: the shape."""
+
+    def __new__(cls, data: np.ndarray) -> _Size:
+        size = super().__new__(cls, data.size)
+        size.shape = data.shape
+        return size
+
+    def __call__(self, dim: int | None = None) -> tuple[int, ...] | int:
+        return self.shape if dim is None else self.shape[dim]
 
 
 def _axis_or_dim(axis: Axis, dim: Axis) -> Axis:

@@ -420,8 +420,20 @@ def test_argmax_refuses_both_axis_and_dim():
 
 def test_numel_is_the_element_count_and_size_stays_numpys_property():
     t = Tensor(np.zeros((2, 3, 4)))
-    assert t.numel() == 24 == t.size == t.data.size
-    assert Tensor(1.0).numel() == 1 and Tensor(np.zeros((0, 3))).numel() == 0
+    assert t.numel() == 24 == t.size == t.data.size and isinstance(t.size, int)
+    assert Tensor(1.0).numel() == 1 == Tensor(1.0).size and Tensor(np.zeros((0, 3))).numel() == 0
+    assert range(t.size)[-1] == 23 and t.size * 2 == 48 and f"{t.size}" == "24"
+
+
+def test_size_called_gives_the_shape_as_pytorch():
+    t = Tensor(np.zeros((2, 3, 4)))
+    assert t.size() == (2, 3, 4) and t.size(0) == 2 and t.size(-1) == 4
+    assert Tensor(1.0).size() == ()
+    with pytest.raises(IndexError):
+        t.size(3)
+    torch = pytest.importorskip("torch")
+    theirs = torch.zeros(2, 3, 4)
+    assert theirs.size() == t.size() and theirs.size(-1) == t.size(-1)
 
 
 @pytest.mark.parametrize("source, method, target", [

@@ -108,8 +108,8 @@ def _binary_grads(ctx: Any, ga: Any, gb: Any) -> tuple:
     """Gradients of a broadcasting binary op, summed to each input's shape."""
     a_shape, b_shape = ctx.shapes
     return (
-        None if a_shape is None else sum_to(ga, a_shape),
-        None if b_shape is None else sum_to(gb, b_shape),
+        None if a_shape is None or ga is None else sum_to(ga, a_shape),
+        None if b_shape is None or gb is None else sum_to(gb, b_shape),
     )
 
 
@@ -768,3 +768,28 @@ class LogSumExp(Function):
     def backward(ctx, g):
         a, out = ctx.saved_tensors
         return g.reshape(ctx.kept) * exp(a - out.reshape(ctx.kept))
+
+
+# ---------------------------------------------------------------- dtype casts
+
+
+class Cast(Function):
+    """a converted to another floating dtype;  da = g converted back to a's dtype."""
+
+    symbol = "cast"
+
+    @staticmethod
+    def forward(ctx, a, *, dtype):
+        ctx.dtype = a.dtype
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return cast(g, ctx.dtype)
+
+
+def cast(x: Any, dtype: np.dtype) -> Any:
+    """``x`` in ``dtype``: recorded for a node, a plain conversion for an array."""
+    if x.dtype == dtype:
+        return x
+    return Cast.apply(x, dtype=dtype) if isinstance(x, Node) else x.astype(dtype)

@@ -8,7 +8,10 @@ summed back to each input's shape there.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from inspect import signature
 from typing import Any, Union
 
 import numpy as np
@@ -45,6 +48,11 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
         data = np.asarray(data)
     if isinstance(data, np.ndarray):
         return data.astype(dtype, copy=False) if dtype is not None else data
+    if isinstance(data, (list, tuple)) and any(_needs_grad(x) for x in data):
+        raise TypeError(
+            "a list of tensors that require grad would become numbers without a gradient: "
+            "join them with autograd.stack(...) or concatenate(...), or .detach() them"
+        )
     if dtype is None:
         dtype = np.asarray(data).dtype
         if dtype.kind in "biuf":
@@ -58,7 +66,6 @@ class Tensor(Node):
     """An n-d array in the graph: ``.data`` (ndarray), ``.grad`` (ndarray or None)."""
 
     __slots__ = ("_ctx", "requires_grad", "retains_grad", "label")
-    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected op
     __hash__ = Node.__hash__  # comparisons return arrays, identity stays the hash
     _checks_leaf_grad = True
 
@@ -166,7 +173,8 @@ class Tensor(Node):
 
     @property
     def size(self) -> int:
-        return self.data.size
+        """The element count (NumPy's property); ``t.size()`` and ``t.size(dim)`` give PyTorch's shape."""
+        return _Size(self.data)
 
     @property
     def T(self) -> Tensor:
@@ -174,6 +182,8 @@ class Tensor(Node):
         return self.transpose()
 
     def __len__(self) -> int:
+        if not self.data.ndim:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
     def item(self) -> float:
@@ -191,16 +201,30 @@ class Tensor(Node):
         return Tensor(self.data)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Switch gradient tracking of a leaf in place; returns self."""
+        """Switch gradient tracking of a leaf in place; returns self.
+
+        A computed tensor cannot stop requiring grad (that would cut the graph
+        silently): use ``detach()``, as PyTorch says.
+        """
+        if not requires_grad and self._fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
         if requires_grad and self.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
-        self.requires_grad = requires_grad
+        self.requires_grad = bool(requires_grad)
         return self
 
     def __repr__(self) -> str:
+        """``Tensor([2., 4.], grad_fn=<MulBackward>)`` for a result, ``requires_grad=True`` on a leaf."""
         body = np.array2string(self.data, precision=4, separator=", ", prefix="Tensor(")
-        extra = ", requires_grad=True" if self.requires_grad else ""
         dtype = "" if self.dtype == _default_dtype else f", dtype={self.dtype}"
+        if self._fn is not None:
+            extra = f", grad_fn={self.grad_fn!r}"
+        else:
+            extra = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({body}{dtype}{extra})"
 
     # -------------------------------------------------------------- arithmetic
@@ -403,6 +427,423 @@ class Tensor(Node):
                     f"backward(): grad has shape {grad.shape}, but the tensor has shape {self.shape}"
                 )
         backward(self, grad, create_graph)
+
+    # ---- NumPy and PyTorch habits
+    # Python numbers from one-element tensors, NumPy's array protocols (np.asarray,
+    # ufuncs, np.sum ...) and the names PyTorch users type first.
+
+    def _number(self, what: str, error: type[Exception] = ValueError) -> Any:
+        """The single element as a NumPy scalar, or ``error`` naming the shape."""
+        if self.data.size != 1:
+            raise error(
+                f"{what}: only one element tensors can be converted to Python scalars, got shape "
+                f"{self.shape}; pick an element (t[i]) or reduce first (t.sum(), t.mean())"
+            )
+        return self.data.reshape(-1)[0]
+
+    def __float__(self) -> float:
+        """float(t) of a one-element tensor (any shape): a plain number, no gradient."""
+        return float(self._number("float()"))
+
+    def __int__(self) -> int:
+        return int(self._number("int()"))
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        """round(loss, 3) of a one-element tensor, as round() of a float."""
+        return round(self._number("round()").item(), ndigits)
+
+    def __index__(self) -> int:
+        """As NumPy: a 0-d integer tensor is an index (``range(t)``, ``items[t]``)."""
+        return operator.index(self.data)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.3f}"`` formats a one-element tensor's number.
+
+        With no spec, a 0-d tensor shows its number (``f"{loss}"``, as in
+        PyTorch) and any other tensor its repr.
+        """
+        if not spec:
+            return str(self.data[()]) if not self.data.ndim else str(self)
+        return format(self._number(f"format spec {spec!r}", TypeError), spec)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        """The rows along the first axis, each recorded as ``t[i]``."""
+        if not self.data.ndim:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __contains__(self, item: Any) -> bool:
+        """``x in t`` as NumPy: any element equal to x."""
+        return _raw(item) in self.data
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """The numbers, for ``np.asarray(t)``, ``np.array(t)`` and ``plt.plot(t)``.
+
+        No gradient flows through them. Unlike PyTorch's ``numpy()``, a tensor
+        that requires grad gives its numbers too (plotting a parameter is what
+        one wants); NumPy functions that would compute with them are routed
+        through ``__array_ufunc__`` and ``__array_function__`` instead. Shares
+        memory with ``.data`` unless ``copy=True`` or a new ``dtype`` is asked.
+        """
+        data = self.data
+        if dtype is not None and data.dtype != dtype:
+            if copy is False:
+                raise ValueError(f"np.asarray(copy=False): {data.dtype} to {dtype} needs a copy")
+            return data.astype(dtype)
+        return data.copy() if copy else data
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy ufuncs on tensors (``np.exp(t)``, ``ndarray + t``, ``np.maximum(t, 0)``).
+
+        A ufunc with a Tensor op records that op; comparisons and
+        piecewise-constant ufuncs (gradient 0) give plain arrays, like the
+        comparison operators; any other runs on the numbers of tensors that
+        need no gradient and raises a TypeError naming the Tensor method for
+        tensors that do.
+        """
+        if method == "__call__" and not kwargs:
+            op = _UFUNC_OPS.get(ufunc)
+            if op is not None:
+                return op(*inputs)
+        name = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        function = ufunc if method == "__call__" else getattr(ufunc, method)
+        return _on_numbers(name, function, inputs, kwargs, ufunc in _CONSTANT_UFUNCS)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        """NumPy functions on tensors: ``np.sum(t, axis=0)`` is ``t.sum(axis=0)``.
+
+        The functions with a Tensor op record it (sum mean max min var
+        reshape transpose squeeze expand_dims swapaxes ravel concatenate stack
+        where clip broadcast_to dot argmax argmin); the others follow the
+        ufunc rule above.
+        """
+        adapter = _FUNCTION_OPS.get(func)
+        if adapter is not None:
+            try:
+                _signature(adapter).bind(*args, **kwargs)
+            except TypeError:
+                hint = _METHOD_HINTS.get(func.__name__, f"t.{func.__name__}(...)")
+                raise TypeError(
+                    f"np.{func.__name__} on a Tensor records only {_parameters(adapter)}; use "
+                    f"{hint} (and t.astype(dtype) for a dtype)"
+                ) from None
+            return adapter(*args, **kwargs)
+        name = f"{func.__module__.replace('numpy', 'np', 1)}.{func.__name__}"
+        return _on_numbers(name, func, args, kwargs, func in _CONSTANT_FUNCTIONS)
+
+    @property
+    def grad_fn(self) -> BackwardFunction | None:
+        """The op that made this tensor (``<MulBackward>``); None for a leaf, as in PyTorch."""
+        return None if self._fn is None else BackwardFunction(self._fn)
+
+    def numel(self) -> int:
+        """The number of elements (PyTorch's name; ``.size`` is NumPy's property)."""
+        return self.data.size
+
+    def tolist(self) -> Any:
+        """The numbers as (nested) Python lists; a 0-d tensor gives a number."""
+        return self.data.tolist()
+
+    def cpu(self) -> Tensor:
+        """This tensor: chaingrad computes on the CPU (so ``t.detach().cpu().numpy()`` runs)."""
+        return self
+
+    def view(self, *shape: Any) -> Tensor:
+        """PyTorch's name for ``reshape``: ``view(2, -1)`` or ``view((2, -1))``."""
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
+            raise TypeError(f"view({shape[0]!r}): view takes a shape; for a new dtype use astype()")
+        return self.reshape(*shape)
+
+    def argmax(
+        self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+        keepdim: bool = False,
+    ) -> Any:
+        """Index of the largest element (of the flattened tensor, or along axis/dim): ints, no gradient."""
+        return np.argmax(self.data, axis=_axis_or_dim(axis, dim), keepdims=keepdims or keepdim)
+
+    def argmin(
+        self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+        keepdim: bool = False,
+    ) -> Any:
+        """Index of the smallest element (of the flattened tensor, or along axis/dim): ints, no gradient."""
+        return np.argmin(self.data, axis=_axis_or_dim(axis, dim), keepdims=keepdims or keepdim)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A copy in ``dtype`` (NumPy's name); its gradient comes back in this tensor's dtype.
+
+        To an integer or boolean dtype the result is a constant, as in PyTorch:
+        only floating-point tensors carry gradients.
+        """
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            return Tensor(self.data.astype(dtype))
+        return F.Cast.apply(self, dtype=dtype)
+
+    def float(self) -> Tensor:
+        """In float32 (PyTorch's name): this tensor if it already is."""
+        return self if self.dtype == np.float32 else self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        """In float64 (PyTorch's name): this tensor if it already is."""
+        return self if self.dtype == np.float64 else self.astype(np.float64)
+
+
+# ---- NumPy and PyTorch habits: the helpers of the section above
+
+
+class BackwardFunction:
+    """What ``Tensor.grad_fn`` gives: the op that made a tensor, shown as ``<MulBackward>``.
+
+    PyTorch numbers its names (``MulBackward0``); here the name is the
+    ``Function``'s class name, so a custom ``Cube`` shows as ``<CubeBackward>``.
+    """
+
+    __slots__ = ("function",)
+
+    def __init__(self, function: type[Function]) -> None:
+        self.function = function
+
+    def name(self) -> str:
+        return f"{self.function.__name__}Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class _Size(int):
+    """``t.size``: NumPy's element count, an int; called, PyTorch's ``size()``: the shape."""
+
+    def __new__(cls, data: np.ndarray) -> _Size:
+        size = super().__new__(cls, data.size)
+        size.shape = data.shape
+        return size
+
+    def __call__(self, dim: int | None = None) -> tuple[int, ...] | int:
+        return self.shape if dim is None else self.shape[dim]
+
+
+def _axis_or_dim(axis: Axis, dim: Axis) -> Axis:
+    """NumPy's ``axis=`` or PyTorch's ``dim=``, not both."""
+    if dim is None:
+        return _axis(axis)
+    if axis is not None:
+        raise TypeError("give axis= (NumPy's name) or dim= (PyTorch's), not both")
+    return _axis(dim)
+
+
+def _reflected(name: str, reflected: str) -> Callable[[Any, Any], Tensor]:
+    """``np.add(a, b)`` as ``a + b``, with ``b.__radd__(a)`` when only b is a Tensor."""
+
+    def op(a: Any, b: Any) -> Tensor:
+        return getattr(a, name)(b) if isinstance(a, Tensor) else getattr(b, reflected)(a)
+
+    return op
+
+
+_UFUNC_OPS: dict[np.ufunc, Callable[..., Tensor]] = {
+    np.add: _reflected("__add__", "__radd__"),
+    np.subtract: _reflected("__sub__", "__rsub__"),
+    np.multiply: _reflected("__mul__", "__rmul__"),
+    np.true_divide: _reflected("__truediv__", "__rtruediv__"),
+    np.power: _reflected("__pow__", "__rpow__"),
+    np.matmul: _reflected("__matmul__", "__rmatmul__"),
+    np.maximum: lambda a, b: maximum(a, b),
+    np.minimum: lambda a, b: minimum(a, b),
+    np.negative: lambda a: -a,
+    np.exp: lambda a: a.exp(),
+    np.log: lambda a: a.log(),
+    np.sqrt: lambda a: a.sqrt(),
+    np.tanh: lambda a: a.tanh(),
+    np.absolute: lambda a: a.abs(),
+    np.square: lambda a: a**2,
+}
+
+# Boolean results and piecewise-constant functions: their gradient is 0, so a
+# plain array is exact, as for the comparison operators.
+_CONSTANT_UFUNCS = frozenset([
+    np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
+    np.isnan, np.isinf, np.isfinite, np.signbit, np.logical_and, np.logical_or,
+    np.logical_not, np.logical_xor, np.sign, np.floor, np.ceil, np.rint, np.trunc,
+])
+_WRITE_INTO_FIRST = frozenset(
+    [np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.put_along_axis]
+)
+_CONSTANT_FUNCTIONS = frozenset([
+    np.shape, np.ndim, np.size, np.result_type, np.allclose, np.isclose, np.array_equal,
+    np.array_equiv, np.argsort, np.nonzero, np.flatnonzero, np.argwhere, np.count_nonzero,
+    np.any, np.all, np.round, np.around, np.fix,
+])
+
+
+def _np_sum(a: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    return a.sum(axis=axis, keepdims=keepdims)
+
+
+def _np_mean(a: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    return a.mean(axis=axis, keepdims=keepdims)
+
+
+def _np_max(a: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    return a.max(axis=axis, keepdims=keepdims)
+
+
+def _np_min(a: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    return a.min(axis=axis, keepdims=keepdims)
+
+
+def _np_var(a: Tensor, axis: Axis = None, *, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    return a.var(axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+def _np_reshape(a: Tensor, shape: Any) -> Tensor:
+    return a.reshape(shape)
+
+
+def _np_transpose(a: Tensor, axes: Any = None) -> Tensor:
+    return a.transpose() if axes is None else a.transpose(axes)
+
+
+def _np_squeeze(a: Tensor, axis: Axis = None) -> Tensor:
+    return a.squeeze(axis)
+
+
+def _np_expand_dims(a: Tensor, axis: int) -> Tensor:
+    return a.unsqueeze(axis)
+
+
+def _np_swapaxes(a: Tensor, axis1: int, axis2: int) -> Tensor:
+    return a.swapaxes(axis1, axis2)
+
+
+def _np_ravel(a: Tensor) -> Tensor:
+    return a.reshape(-1)
+
+
+def _np_concatenate(arrays: Sequence[ArrayLike], axis: int | None = 0) -> Tensor:
+    if axis is None:
+        return concatenate([_node(x).reshape(-1) for x in arrays])
+    return concatenate(arrays, axis=axis)
+
+
+def _np_stack(arrays: Sequence[ArrayLike], axis: int = 0) -> Tensor:
+    return stack(arrays, axis=axis)
+
+
+def _np_where(condition: Any, x: ArrayLike | None = None, y: ArrayLike | None = None) -> Any:
+    if x is None and y is None:  # np.where(mask): the indices, plain ints
+        return np.nonzero(_raw(condition))
+    return where(condition, x, y)
+
+
+def _np_clip(a: Tensor, a_min: Any = None, a_max: Any = None) -> Tensor:
+    return _node(a).clip(_raw(a_min), _raw(a_max))
+
+
+def _np_broadcast_to(array: Tensor, shape: tuple[int, ...]) -> Tensor:
+    return array.broadcast_to(shape)
+
+
+def _np_dot(a: ArrayLike, b: ArrayLike) -> Tensor:
+    if np.ndim(a) not in (1, 2) or np.ndim(b) not in (1, 2):
+        raise TypeError(
+            f"np.dot of shapes {np.shape(a)} and {np.shape(b)} on Tensors: use a @ b "
+            f"(np.matmul's rules) or a * b for a number"
+        )
+    return F.MatMul.apply(_operand(a), _operand(b))
+
+
+def _np_argmax(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Any:
+    return a.argmax(axis=axis, keepdims=keepdims)
+
+
+def _np_argmin(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Any:
+    return a.argmin(axis=axis, keepdims=keepdims)
+
+
+_FUNCTION_OPS: dict[Any, Callable[..., Any]] = {
+    np.sum: _np_sum, np.mean: _np_mean, np.max: _np_max, np.amax: _np_max, np.min: _np_min,
+    np.amin: _np_min, np.var: _np_var, np.reshape: _np_reshape, np.transpose: _np_transpose,
+    np.squeeze: _np_squeeze, np.expand_dims: _np_expand_dims, np.swapaxes: _np_swapaxes,
+    np.ravel: _np_ravel, np.concatenate: _np_concatenate, np.stack: _np_stack,
+    np.where: _np_where, np.clip: _np_clip, np.broadcast_to: _np_broadcast_to, np.dot: _np_dot,
+    np.argmax: _np_argmax, np.argmin: _np_argmin,
+}
+_METHOD_HINTS = {
+    "add.reduce": "t.sum(axis=...)", "maximum.reduce": "t.max(axis=...)",
+    "minimum.reduce": "t.min(axis=...)", "std": "t.var(axis=...) ** 0.5",
+    "expand_dims": "t.unsqueeze(axis)", "amax": "t.max(...)", "amin": "t.min(...)",
+    "ravel": "t.reshape(-1)", "average": "t.mean(axis=...)", "linalg.norm": "(t**2).sum() ** 0.5",
+    "concatenate": "autograd.concatenate(tensors, axis)", "stack": "autograd.stack(tensors, axis)",
+    "where": "autograd.where(condition, x, y)", "dot": "a @ b",
+}
+
+
+_signature = functools.cache(signature)
+
+
+def _parameters(adapter: Callable[..., Any]) -> str:
+    return ", ".join(f"{name}=" for name in list(_signature(adapter).parameters)[1:]) or "its input"
+
+
+def _on_numbers(name: str, function: Any, args: Any, kwargs: dict, constant: bool) -> Any:
+    """A NumPy function chaingrad does not record, run on the tensors' numbers.
+
+    Allowed where no gradient is lost: the result is constant by nature
+    (``constant``), or no tensor involved requires grad. Otherwise a
+    TypeError names the Tensor way.
+    """
+    tensors = [x for x in _flat((*args, *kwargs.values())) if isinstance(x, Tensor)]
+    writes_first = name.endswith(".at") or function in _WRITE_INTO_FIRST
+    if any(isinstance(x, Tensor) for x in _flat((kwargs.get("out", ()),))) or (
+        writes_first and isinstance(args[0], Tensor)
+    ):
+        raise TypeError(
+            f"{name} would write into a Tensor in place, behind the graph's back: use the "
+            f"result of a Tensor op instead (or write into t.data for a constant)"
+        )
+    if not constant and any(t.requires_grad for t in tensors):
+        hint = _METHOD_HINTS.get(name.removeprefix("np."))
+        method = hint or "Tensor methods and operators"
+        why = (
+            f"recorded only without the keywords {'= '.join(kwargs)}=" if function in _UFUNC_OPS
+            else f"chaingrad records no {name}"
+        )
+        raise TypeError(
+            f"{name} on a Tensor that requires grad would give numbers without a gradient "
+            f"({why}). Use {method}; call it on t.detach().numpy() for "
+            f"constant numbers, or subclass autograd.Function for a new op. NumPy calls recorded "
+            f"on Tensors: {' '.join(sorted(_RECORDED))}"
+        )
+    return function(*_numbers(args), **{k: _numbers(v) for k, v in kwargs.items()})
+
+
+_RECORDED = [u.__name__ for u in _UFUNC_OPS] + [
+    f.__name__ for f in _FUNCTION_OPS if f.__name__ not in ("amax", "amin")
+]
+
+
+def _needs_grad(x: Any) -> bool:
+    return isinstance(x, Tensor) and x.requires_grad
+
+
+def _flat(items: Any) -> list:
+    """The items, with those inside lists and tuples (one level: np.concatenate's list)."""
+    out = []
+    for x in items:
+        if isinstance(x, (list, tuple)):
+            out.extend(x)
+        else:
+            out.append(x)
+    return out
+
+
+def _numbers(x: Any) -> Any:
+    """Tensors replaced by their arrays (in a list or tuple too)."""
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (list, tuple)):
+        return type(x)(_numbers(item) for item in x)
+    return x
 
 
 def _as_output_array(ctx: Context, result: Any) -> np.ndarray:

@@ -201,11 +201,26 @@ class Value(Node):
         return self.data
 
     def __float__(self) -> float:
+        """float(v): the number (no gradient), so math functions and NumPy take a Value."""
         return self.data
 
     def __repr__(self) -> str:
+        """Full precision, as Python prints floats: ``Value(data=2.0, grad=138.83381924198252)``."""
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={_format_grad(self.grad)}{label})"
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    # ---- Python and NumPy habits
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        """round(loss, 3), as round() of the float."""
+        return round(self.data, ndigits)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.3f}"`` formats the number; ``f"{v}"`` is ``str(v)``, as in micrograd."""
+        return format(self.data, spec) if spec else str(self)
 
 
 def dot(weights: Sequence[Value], inputs: Sequence[Value | Number], bias: Value) -> Value:
@@ -252,7 +267,3 @@ def _power(a: float, b: Number) -> float:
         return float(a**b) * 1.0
     except OverflowError:
         raise OverflowError(f"pow({a}, {b}): result too large") from None
-
-
-def _format_grad(grad: Any) -> str:
-    return f"{grad:.6g}" if isinstance(grad, float) else repr(grad)

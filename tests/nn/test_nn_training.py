@@ -9,6 +9,11 @@ from autograd import Tensor
 from nn.training import accuracy
 
 
+def assert_same_weights(model, state):
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, state[name], err_msg=name)
+
+
 def xor_model():
     nn.manual_seed(0)
     return nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1), nn.Sigmoid())
@@ -34,7 +39,8 @@ def test_xor_with_fit_reaches_mse_below_001():
     model = xor_model()
     X, y = nn.data.xor()
     opt = nn.optim.SGD(model.parameters(), lr=5.0, momentum=0.9)
-    history = nn.fit(model, X, y, loss="mse", optimizer=opt, epochs=500, batch_size=None, progress=False)
+    history = nn.fit(model, X, y, loss="mse", optimizer=opt, epochs=500, batch_size=None, metrics="accuracy",
+                     verbose=0)
     assert history.history["loss"][-1] < 0.01 and history.history["accuracy"][-1] == 1.0
 
 
@@ -46,7 +52,7 @@ def test_tensor_mlp_classifies_held_out_blobs_above_95_percent():
     model = nn.MLP(2, [16, 3])
     opt = nn.optim.Adam(model.parameters(), lr=0.02)
     nn.fit(model, X_train, y_train, loss="cross_entropy", optimizer=opt, epochs=20, batch_size=32, seed=0,
-           progress=False)
+           verbose=0)
     assert nn.evaluate(model, X_test, y_test, loss="cross_entropy")["accuracy"] > 0.95
 
 
@@ -77,7 +83,7 @@ def test_linear_regression_fit_recovers_slope_and_intercept():
     nn.manual_seed(0)
     model = nn.Linear(1, 1)
     nn.fit(model, x, y, loss="mse", optimizer=nn.optim.SGD(model.parameters(), lr=0.1), epochs=300,
-           batch_size=None, metrics=(), progress=False)
+           batch_size=None, metrics=(), verbose=0)
     slope, intercept = np.polyfit(x[:, 0], y[:, 0], 1)
     assert model.weight.item() == pytest.approx(slope, abs=0.05)
     assert model.bias.item() == pytest.approx(intercept, abs=0.05)
@@ -91,10 +97,19 @@ class Recorder(nn.Callback):
         self.calls = []
 
     def on_train_begin(self, model, optimizer):
-        self.calls.append(("begin", type(optimizer).__name__))
+        self.calls.append(("begin", type(optimizer).__name__, self.model is model, self.params["steps"]))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.calls.append(("epoch begin", epoch))
+
+    def on_batch_begin(self, batch, logs=None):
+        self.calls.append(("batch", batch))
 
     def on_after_backward(self, model):
         self.calls.append(("backward", all(p.grad is not None for p in model.parameters())))
+
+    def on_batch_end(self, batch, logs=None):
+        self.calls.append(("batch end", batch, sorted(logs)))
 
     def on_epoch_end(self, epoch, logs):
         self.calls.append(("epoch", epoch, sorted(logs)))
@@ -103,16 +118,19 @@ class Recorder(nn.Callback):
         self.calls.append(("end", len(history.epoch)))
 
 
-def test_callbacks_are_called_in_order_with_fresh_gradients():
+def test_callbacks_are_called_in_keras_order_with_fresh_gradients():
     X, y = nn.data.xor()
     recorder = Recorder()
     nn.fit(xor_model(), X, y, optimizer="sgd", epochs=2, batch_size=2, validation_data=(X, y),
-           progress=False, callbacks=[recorder])
+           metrics="accuracy", verbose=0, callbacks=[recorder])
     keys = ["accuracy", "loss", "val_accuracy", "val_loss"]
+    batch = [("backward", True)]
     assert recorder.calls == [
-        ("begin", "SGD"),
-        ("backward", True), ("backward", True), ("epoch", 0, keys),
-        ("backward", True), ("backward", True), ("epoch", 1, keys),
+        ("begin", "SGD", True, 2),
+        ("epoch begin", 0), ("batch", 0), *batch, ("batch end", 0, ["loss", "size"]),
+        ("batch", 1), *batch, ("batch end", 1, ["loss", "size"]), ("epoch", 0, keys),
+        ("epoch begin", 1), ("batch", 0), *batch, ("batch end", 0, ["loss", "size"]),
+        ("batch", 1), *batch, ("batch end", 1, ["loss", "size"]), ("epoch", 1, keys),
         ("end", 2),
     ]
 
@@ -120,12 +138,18 @@ def test_callbacks_are_called_in_order_with_fresh_gradients():
 def test_base_callback_methods_do_nothing():
     callback = nn.Callback()
     assert callback.on_train_begin(None, None) is None and callback.on_epoch_end(0, {}) is None
+    assert callback.on_batch_begin(0) is None and callback.on_batch_end(0, {}) is None
+
+
+def test_callbacks_must_be_callback_instances():
+    with pytest.raises(TypeError, match="nn.Callback instances, got function"):
+        nn.fit(xor_model(), *nn.data.xor(), verbose=0, callbacks=[lambda: None])
 
 
 def test_history_keeps_per_epoch_figures_like_keras():
     X, y = nn.data.xor()
     history = nn.fit(xor_model(), X, y, epochs=3, validation_data=(X, y), metrics=("accuracy", "mae"),
-                     progress=False)
+                     verbose=0)
     assert history.epoch == [0, 1, 2]
     assert set(history.history) == {"loss", "accuracy", "mae", "val_loss", "val_accuracy", "val_mae"}
     assert all(len(v) == 3 for v in history.history.values())
@@ -143,39 +167,35 @@ def test_epoch_loss_is_the_sample_weighted_mean_of_batch_losses():
 
 def test_fit_is_deterministic_given_seeds():
     X, y = nn.data.xor()
-    fit = lambda: nn.fit(xor_model(), X, y, epochs=3, batch_size=2, seed=4, progress=False)
+    fit = lambda: nn.fit(xor_model(), X, y, epochs=3, batch_size=2, seed=4, verbose=0)
     assert fit().history == fit().history
-
-
-def test_progress_bar_can_be_switched_off(capsys):
-    X, y = nn.data.xor()
-    nn.fit(xor_model(), X, y, epochs=2, progress=False)
-    assert capsys.readouterr().err == ""
-    nn.fit(xor_model(), X, y, epochs=2, progress=True)
-    assert "fit" in capsys.readouterr().err
 
 
 def test_fit_accepts_loss_modules_and_functions():
     X, y = nn.data.xor()
     for loss in (nn.BCELoss(), F.binary_cross_entropy, "binary_crossentropy"):
-        history = nn.fit(xor_model(), X, y, loss=loss, epochs=1, progress=False)
+        history = nn.fit(xor_model(), X, y, loss=loss, epochs=1, verbose=0)
         assert history.history["loss"][0] > 0
 
 
 def test_unknown_names_are_errors_listing_the_choices():
     X, y = nn.data.xor()
     with pytest.raises(ValueError, match="unknown loss 'l2'.*'mse'"):
-        nn.fit(xor_model(), X, y, loss="l2", progress=False)
+        nn.fit(xor_model(), X, y, loss="l2", verbose=0)
     with pytest.raises(ValueError, match="unknown optimizer 'adagrad'"):
-        nn.fit(xor_model(), X, y, optimizer="adagrad", progress=False)
+        nn.fit(xor_model(), X, y, optimizer="adagrad", verbose=0)
     with pytest.raises(ValueError, match="unknown metric 'f1'"):
-        nn.fit(xor_model(), X, y, metrics=("f1",), progress=False)
+        nn.fit(xor_model(), X, y, metrics=("f1",), verbose=0)
 
 
-def test_accuracy_on_regression_targets_explains_itself():
+def test_accuracy_asked_for_on_regression_targets_explains_itself_before_training():
     x, y = nn.data.linear_data(n=10, seed=0)
+    nn.manual_seed(0)
+    model = nn.Linear(1, 1)
+    before = model.state_dict()
     with pytest.raises(ValueError, match="pass metrics=\\(\\)"):
-        nn.fit(nn.Linear(1, 1), x, y, progress=False)
+        nn.fit(model, x, y, metrics="accuracy", verbose=0)
+    assert_same_weights(model, before)
 
 
 # ------------------------------------------------------ evaluate, predict
@@ -184,7 +204,7 @@ def test_accuracy_on_regression_targets_explains_itself():
 def test_evaluate_reports_loss_and_accuracy_of_the_whole_set():
     model = xor_model()
     X, y = nn.data.xor()
-    scores = nn.evaluate(model, X, y, loss="mse")
+    scores = nn.evaluate(model, X, y, loss="mse", metrics="accuracy")
     output = model(X).data
     assert scores["loss"] == pytest.approx(np.mean((output - y) ** 2))
     assert scores["accuracy"] == np.mean((output > 0.5) == y)

@@ -323,22 +323,28 @@ class ProgressLog:
                     dynamic_ncols=True, bar_format=BAR_FORMAT)
 
     def epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        if self.verbose:
-            seconds = time.perf_counter() - self.start
-            figures = [f"{name}: {format_figure(value)}" for name, value in logs.items()]
-            parts = [self.title(epoch), f"{seconds:.1f}s", *figures]
-            print(wrap(parts, " - ", self.width), file=self.stream, flush=True)
+        """The epoch's line: ``Epoch 3/10  loss 0.2345  accuracy 0.9560  ...  0.4s``.
+
+        In a terminal the time is left out when only it would not fit.
+        """
+        if not self.verbose:
+            return
+        parts = [self.title(epoch), *(f"{name} {format_figure(value)}" for name, value in logs.items())]
+        line = wrap([*parts, f"{time.perf_counter() - self.start:.1f}s"], "  ", self.width)
+        if "\n" in line and "\n" not in wrap(parts, "  ", self.width):
+            line = wrap(parts, "  ", self.width)
+        print(line, file=self.stream, flush=True)
 
     def title(self, epoch: int) -> str:
         return f"Epoch {epoch + 1:>{len(str(self.epochs))}}/{self.epochs}"
 
 
 def wrap(parts: list[str], separator: str, width: int | None) -> str:
-    """``parts`` joined by ``separator``; given a width, continued on indented lines instead of cut."""
+    """``parts`` joined by ``separator``; given a width, continued on indented lines instead of cut off."""
     lines = [parts[0]]
     for part in parts[1:]:
         if width is not None and len(lines[-1]) + len(separator) + len(part) > width - 1:
-            lines.append(" " * (len(parts[0]) - len(separator.lstrip())) + separator.lstrip() + part)
+            lines.append(" " * (len(parts[0]) + len(separator)) + part)
         else:
             lines[-1] += separator + part
     return "\n".join(lines)

@@ -80,11 +80,20 @@ def summary(model: Module, input: Any, depth: int | None = 1,
 
 
 def walk(model: Module, depth: int | None) -> Iterator[tuple[str, Module, int]]:
-    """(dotted name, module, level) of the model (level 0) and its sub-modules down to ``depth``."""
+    """(dotted name, module, level) of the model (level 0) and its sub-modules down to ``depth``.
+
+    A module registered twice is listed once, under its first name (as PyTorch's ``named_modules``).
+    """
+    seen: set[int] = set()
+
     def visit(prefix: str, module: Module, level: int) -> Iterator[tuple[str, Module, int]]:
         yield prefix, module, level
-        if depth is None or level < depth:
-            for name, child in module.named_children():
+        if depth is not None and level >= depth:  # folded: its sub-modules are in its row
+            seen.update(id(m) for m in module.modules())
+            return
+        seen.add(id(module))
+        for name, child in module.named_children():
+            if id(child) not in seen:
                 yield from visit(f"{prefix}.{name}" if prefix else name, child, level + 1)
 
     return visit("", model, 0)

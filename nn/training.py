@@ -24,7 +24,6 @@ from functools import partial
 from typing import Any, NamedTuple, TextIO
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from autograd import Tensor, Value, no_grad
 
@@ -310,16 +309,16 @@ class ProgressLog:
     def __init__(self, verbose: int, epochs: int, steps: int, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
         self.verbose, self.epochs, self.steps = verbose, epochs, steps
-        self.live = verbose == 1 and (in_notebook() or is_terminal(self.stream))
-        self.width = shutil.get_terminal_size().columns if self.live else None
+        self.bar = bar_class(self.stream) if verbose == 1 else None
+        self.width = shutil.get_terminal_size().columns if self.bar is not None else None
         self.start = 0.0
 
     def batch_bar(self, epoch: int) -> Any:
         """A bar over this epoch's batches when live (fit updates and closes it), else None."""
         self.start = time.perf_counter()
-        if not self.live:
+        if self.bar is None:
             return None
-        return tqdm(total=self.steps, desc=self.title(epoch), unit="batch", leave=False, file=self.stream,
+        return self.bar(total=self.steps, desc=self.title(epoch), unit="batch", leave=False, file=self.stream,
                     dynamic_ncols=True, bar_format=BAR_FORMAT)
 
     def epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
@@ -357,14 +356,27 @@ def format_figure(value: float) -> str:
     return f"{value:.4f}"
 
 
-def is_terminal(stream: TextIO) -> bool:
+def bar_class(stream: TextIO) -> type | None:
+    """tqdm.auto's choice, made when fit runs: the Jupyter widget in a notebook kernel (with
+    ipywidgets), the text bar on a terminal, else None (plain lines; tqdm.auto would warn)."""
+    if in_notebook():
+        from tqdm import notebook
+
+        if notebook.IProgress is not None:
+            return notebook.tqdm
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
+    if isatty is not None and isatty():
+        from tqdm import tqdm
+
+        return tqdm
+    return None
 
 
 def in_notebook() -> bool:
-    """True when tqdm.auto chose its Jupyter widget (running in a notebook kernel)."""
-    return any(cls.__module__ == "tqdm.notebook" for cls in tqdm.__mro__)
+    """True inside a Jupyter kernel (the test tqdm.autonotebook makes)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and "IPKernelApp" in shell.config
 
 
 # ------------------------------------------------------------------- metrics

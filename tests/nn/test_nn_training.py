@@ -476,3 +476,13 @@ def test_figures_are_printed_with_four_decimals_or_in_e_notation():
         "0.2500", "0.0000", "12.0000", "1.0000e-05", "3.0000e+07", "nan"]
     assert wrap(["Epoch 1/2", "aaaa", "bbbb"], "  ", 20) == "Epoch 1/2  aaaa\n           bbbb"
     assert wrap(["Epoch 1/2", "aaaa", "bbbb"], "  ", None) == "Epoch 1/2  aaaa  bbbb"
+
+
+def test_the_bar_is_tqdms_widget_in_jupyter_its_text_bar_in_a_terminal_and_none_elsewhere(monkeypatch):
+    from nn import training
+
+    assert training.bar_class(io.StringIO()) is None
+    assert training.bar_class(Terminal()).__module__ == "tqdm.std"
+    pytest.importorskip("ipywidgets")
+    monkeypatch.setattr(training, "in_notebook", lambda: True)
+    assert training.bar_class(io.StringIO()).__module__ == "tqdm.notebook"

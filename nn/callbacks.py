@@ -128,9 +128,18 @@ class ModelCheckpoint(Callback):
         self.monitor = Monitor(monitor, mode)
 
     def on_train_begin(self, model: Any, optimizer: Any) -> None:
+        """Check, before training, that the path can be filled from the logs and its folder exists."""
         if self.save_best_only:
             self.monitor.check(self)
         self.monitor.reset()
+        names = self.params.get("metrics", [])
+        try:
+            folder = Path(self.path.format(epoch=1, **dict.fromkeys(names, 0.0))).parent
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"ModelCheckpoint path {self.path!r} names {error} that fit does not log; "
+                             f"it logs epoch and {names}") from None
+        if not folder.is_dir():
+            raise FileNotFoundError(f"ModelCheckpoint: folder {folder} does not exist")
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
         if self.save_best_only and not self.monitor.improved(logs[self.monitor.name]):

@@ -131,7 +131,7 @@ def fit(
     validation_split: float = 0.0,
     shuffle: bool = True,
     seed: int | None = None,
-    verbose: int = 1,
+    verbose: int | str = "auto",
     callbacks: Sequence[Callback] = (),
     progress: bool | None = None,
 ) -> History:
@@ -147,9 +147,13 @@ def fit(
     give it or ``validation_data``, not both. Shuffling draws from the
     ``nn.manual_seed`` generator unless ``seed`` is given.
 
-    ``verbose``: 0 silent; 1 a progress bar per epoch that leaves one line
-    behind (in a terminal or Jupyter; elsewhere, as 2); 2 one plain line per
-    epoch. ``progress=False``/``True`` is the older spelling of 0/1.
+    ``verbose``: 0 silent; 1 ("auto") a progress bar per epoch that leaves one
+    line behind (in a terminal or Jupyter; elsewhere, as 2); 2 one plain line
+    per epoch. ``progress=False``/``True`` is the older spelling of 0/1.
+
+    Before the first step fit runs the model on one sample and the loss on
+    every target (eval mode, no graph), so data that does not fit the model,
+    the loss or the metrics fails before any weight has changed.
 
     The figures, per epoch: ``loss`` is the loss as the user chose it, over the
     epoch's samples: the sample-weighted mean of the batches' losses for
@@ -201,33 +205,35 @@ def train_epoch(model: Module, loader: DataLoader, spec: LossSpec, optimizer: op
     """One pass over the batches in train mode: the epoch's loss (see ``fit``) and metrics.
 
     Stops after the batch where a callback sets ``model.stop_training``; the
-    figures are then those of the batches run.
+    figures are then those of the batches run. The bar is closed however the pass ends.
     """
     model.train()
     total, outputs, targets = 0.0, [], []
-    for batch, (xb, yb) in enumerate(loader):
-        for callback in callbacks:
-            callback.on_batch_begin(batch)
-        output = model(Tensor(xb))
-        batch_loss = spec.function(output, yb)
-        optimizer.zero_grad()
-        batch_loss.backward()
-        for callback in callbacks:
-            callback.on_after_backward(model)
-        optimizer.step()
-        value = batch_loss.item()
-        total += value if spec.reduction == "sum" else value * len(xb)
-        outputs.append(output.data)
-        targets.append(yb)
+    try:
+        for batch, (xb, yb) in enumerate(loader):
+            for callback in callbacks:
+                callback.on_batch_begin(batch)
+            output = model(Tensor(xb))
+            batch_loss = spec.function(output, yb)
+            optimizer.zero_grad()
+            batch_loss.backward()
+            for callback in callbacks:
+                callback.on_after_backward(model)
+            optimizer.step()
+            value = batch_loss.item()
+            total += value if spec.reduction == "sum" else value * len(xb)
+            outputs.append(output.data)
+            targets.append(yb)
+            if bar is not None:
+                bar.set_postfix_str(f"loss {format_figure(epoch_loss(total, outputs, spec))}", refresh=False)
+                bar.update()
+            for callback in callbacks:
+                callback.on_batch_end(batch, {"loss": value, "size": len(xb)})
+            if getattr(model, "stop_training", False):
+                break
+    finally:
         if bar is not None:
-            bar.set_postfix_str(f"loss {format_figure(epoch_loss(total, outputs, spec))}", refresh=False)
-            bar.update()
-        for callback in callbacks:
-            callback.on_batch_end(batch, {"loss": value, "size": len(xb)})
-        if getattr(model, "stop_training", False):
-            break
-    if bar is not None:
-        bar.close()
+            bar.close()
     output = np.concatenate(outputs)
     return {"loss": epoch_loss(total, outputs, spec), **score(measures, output, np.concatenate(targets))}
 
@@ -262,6 +268,8 @@ def predict(model: Module, X: Any, batch_size: int | None = None) -> np.ndarray:
     check_batch_size(batch_size)
     X = np.asarray(X, dtype=model_dtype(model))
     with evaluation(model), no_grad():
+        if not len(X):  # no batches: the model's answer for no samples, shaped (0, ...)
+            return model(Tensor(X)).data
         return np.concatenate([model(Tensor(xb)).data for xb in DataLoader(X, batch_size=batch_size)])
 
 
@@ -498,11 +506,15 @@ def resolve_metrics(metrics: Metrics, spec: LossSpec) -> dict[str, Metric]:
     return resolved
 
 
-def resolve_verbose(verbose: int, progress: bool | None) -> int:
-    """Keras's 0/1/2; ``progress`` (the older flag) maps False/True to 0/1 when given."""
+def resolve_verbose(verbose: int | str, progress: bool | None) -> int:
+    """Keras's 0/1/2 ("auto" is 1); ``progress`` (the older flag) maps False/True to 0/1."""
     if progress is not None:
+        if verbose != "auto":
+            raise ValueError("give verbose= or progress= (its older spelling), not both")
         verbose = 1 if progress else 0
-    if verbose not in (0, 1, 2) or isinstance(verbose, float):
+    if verbose == "auto":
+        verbose = 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, (float, bool)):
         raise ValueError(f"verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch), "
                          f"got {verbose!r}")
     return int(verbose)
@@ -537,8 +549,8 @@ def prepare(model: Module, X: Any, y: Any, spec: LossSpec) -> tuple[np.ndarray, 
     """X in the model's dtype; y as class indices (N,) or as float columns (N, k)."""
     dtype = model_dtype(model)
     X, y = np.asarray(X, dtype=dtype), np.asarray(y)
-    if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
-        raise ValueError(f"X and y need one row per sample: X has shape {X.shape}, y {y.shape}")
+    if X.ndim == 0 or y.ndim == 0 or len(X) != len(y) or not len(X):
+        raise ValueError(f"X and y need one row per sample, at least one: X has shape {X.shape}, y {y.shape}")
     if spec.class_indices:
         return X, y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
     y = y.astype(dtype)

@@ -158,6 +158,14 @@ def test_a_checkpoint_failing_half_way_keeps_the_previous_file(tmp_path, monkeyp
     assert_weights_equal(nn.load(xor_model(), path), model.state_dict())
 
 
+def test_a_checkpoint_path_that_cannot_be_written_is_refused_before_training(tmp_path):
+    with pytest.raises(ValueError, match="names 'val_loss' that fit does not log"):
+        train([ModelCheckpoint(tmp_path / "{val_loss:.2f}.npz", monitor="loss")])
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        train([ModelCheckpoint(tmp_path / "missing" / "model.npz", monitor="loss")])
+    assert not any(tmp_path.iterdir())
+
+
 # --------------------------------------------------------------- CSVLogger
 
 

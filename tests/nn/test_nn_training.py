@@ -440,6 +440,14 @@ def test_output_that_is_not_a_terminal_gets_one_plain_line_per_epoch(capsys, opt
 def test_progress_false_is_verbose_0(capsys):
     nn.fit(xor_model(), *nn.data.xor(), epochs=2, progress=False)
     assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="not both"):
+        nn.fit(xor_model(), *nn.data.xor(), verbose=2, progress=False)
+
+
+def test_empty_data_is_refused_and_predict_of_no_samples_is_empty():
+    with pytest.raises(ValueError, match="at least one"):
+        nn.fit(xor_model(), np.zeros((0, 2)), np.zeros((0, 1)), verbose=0)
+    assert nn.predict(xor_model(), np.zeros((0, 2))).shape == (0, 1)
 
 
 class Terminal(io.StringIO):

@@ -16,7 +16,7 @@ import numpy as np
 
 from autograd import Tensor, Value, enable_grad
 
-from .module import Module, _expand
+from .module import Module
 from .training import evaluation, model_dtype
 
 
@@ -107,11 +107,11 @@ def owned_parameters(model: Module, shown: list[tuple[str, Module, int]]) -> lis
 
     def visit(module: Module, row: int) -> None:
         row = index.get(id(module), row)
-        for name, item in module._parameters.items():
-            for _, p in _expand(name, item):
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    owned[row].append(p)
+        below = {id(p) for child in module.children() for p in child.parameters()}
+        for p in module.parameters():
+            if id(p) not in below and id(p) not in seen:
+                seen.add(id(p))
+                owned[row].append(p)
         for child in module.children():
             visit(child, row)
 
@@ -135,10 +135,17 @@ def recording(modules: Sequence[Module]) -> Iterator[dict[int, Any]]:
     with ExitStack() as stack:
         if all(hasattr(module, "register_forward_hook") for module in modules):
             for module in modules:
+                stack.callback(forget_new_attributes, module, set(vars(module)))
                 stack.callback(module.register_forward_hook(keep).remove)
         else:
             wrap_calls(stack, modules, keep)
         yield outputs
+
+
+def forget_new_attributes(module: Module, before: set[str]) -> None:
+    """Drop what registering a hook added to the instance (a hook table), so it runs as before."""
+    for name in set(vars(module)) - before:
+        object.__delattr__(module, name)
 
 
 def wrap_calls(stack: ExitStack, modules: Sequence[Module], keep: Callable[..., None]) -> None:

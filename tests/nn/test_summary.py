@@ -100,6 +100,7 @@ def test_summary_leaves_classes_weights_modes_and_the_generator_as_they_were():
     model = Net()
     model.encoder.train(False)
     modes = [m.training for m in model.modules()]
+    attributes = [dict(vars(m)) for m in model.modules()]
     classes = {cls: dict(vars(cls)) for cls in (Net, nn.Sequential, nn.Linear, nn.Tanh, nn.ReLU)}
     before = model.state_dict()
     nn.manual_seed(5)
@@ -111,6 +112,7 @@ def test_summary_leaves_classes_weights_modes_and_the_generator_as_they_were():
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
     assert [m.training for m in model.modules()] == modes and not model.encoder.training
+    assert [dict(vars(m)) for m in model.modules()] == attributes  # no hook table or wrapper left behind
 
 
 def test_wrapping_calls_is_undone_even_when_the_forward_fails():
@@ -131,7 +133,7 @@ def test_wrapping_calls_is_undone_even_when_the_forward_fails():
         nn.MLP(2, [2])(np.ones((1, 2), dtype=np.float32))  # another Linear: not recorded
         model[0](np.ones((3, 2), dtype=np.float32))
     assert list(outputs) == [id(model[0])] and outputs[id(model[0])].shape == (3, 2)
-    assert "__call__" not in vars(nn.MLP) and vars(nn.Linear)["__call__"] is classes[nn.Linear]["__call__"]
+    assert {cls: dict(vars(cls)) for cls in classes} == classes
 
 
 def test_recording_keeps_the_first_output_of_each_module():

@@ -59,7 +59,8 @@ class Callback:
     ``self.params`` (``epochs``, ``steps`` per epoch, ``verbose`` and
     ``metrics``: the names the epoch logs will hold). Setting
     ``self.model.stop_training = True`` ends training after the current
-    batch's epoch is finished and recorded.
+    batch: that epoch's figures (over the batches run) are still logged and
+    recorded, then ``on_train_end`` runs.
     """
 
     model: Any = None

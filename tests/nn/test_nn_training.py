@@ -471,6 +471,13 @@ def test_in_a_terminal_a_live_bar_per_epoch_leaves_a_line_that_fits_the_width(mo
     assert len(screen) == 12 if columns == 80 else len(screen) > 12  # at 50 columns, wrapped
 
 
+def test_verbose_2_in_a_terminal_writes_plain_lines_only(monkeypatch):
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    nn.fit(xor_model(), *nn.data.xor(), epochs=3, batch_size=1, verbose=2)
+    assert "\r" not in terminal.getvalue() and len(terminal.getvalue().splitlines()) == 3
+
+
 def render(output):
     """What a terminal shows: each line's text after its last carriage return (the bar's redraws)."""
     shown = [line.rsplit("\r", 1)[-1].rstrip() for line in output.split("\n")]

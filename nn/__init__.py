@@ -20,13 +20,14 @@ from .layers import (
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, MSELoss, NLLLoss
 from .module import Module, Parameter, load, manual_seed, save
+from .summary import summary
 from .training import Callback, History, evaluate, fit, predict
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "Callback", "CrossEntropyLoss", "Dropout", "Flatten", "HingeLoss",
     "History", "LeakyReLU", "Linear", "MLP", "MSELoss", "Module", "ModuleList", "NLLLoss", "Parameter",
     "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "data", "evaluate", "fit", "functional", "load",
-    "manual_seed", "optim", "predict", "save", "scalar",
+    "manual_seed", "optim", "predict", "save", "scalar", "summary",
 ]
 
 

@@ -1,0 +1,309 @@
+"""Function transforms: vjp, jacobian, hessian and hvp, with JAX's names and torch.func's results.
+
+Each transform runs ``f`` once on fresh boundary nodes (the arguments it
+differentiates) and then pulls cotangents back through the recorded graph
+with ``graph.backward(..., inputs=...)``, the one reverse driver; the graph is
+kept, so a ``vjp_fn`` can be called again. ``jacobian`` is jacrev: one reverse
+pass per output element. ``hessian`` and ``hvp`` are reverse-over-reverse
+(``create_graph``). Forward mode (``jvp``) joins here once the op table
+carries forward rules; it reuses ``_arguments``, ``_tangents`` and ``_returned``.
+
+What comes back is what went in: when every argument (and cotangent or
+tangent) is a plain float or array, results are floats and ndarrays; when any
+is a Value or Tensor, results are Values and Tensors, differentiable (part of
+the graph) whenever an argument needs a gradient, so transforms nest.
+Floats become Values and arrays become Tensors before ``f`` sees them, as in
+``autograd.grad``. Integer arguments are refused, as in JAX.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .gradcheck import _differentiable, value_and_grad
+from .graph import Node, backward, enable_grad
+from .tensor import Tensor, stack
+from .value import Value
+
+Argnums = int | Sequence[int]
+
+
+# ------------------------------------------------------------------- reverse
+
+
+def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
+    """``(f(*primals), vjp_fn)`` with ``vjp_fn(v) = v^T J``, one gradient per primal.
+
+    For out = f(x_1, ..., x_n), ``vjp_fn(v)`` returns the tuple
+    (sum(v * d out / d x_1), ..., sum(v * d out / d x_n)) by one reverse pass
+    (one per output if ``f`` returns a tuple; then ``v`` is a tuple too). ``v``
+    has the output's shape. ``f`` runs once; ``vjp_fn`` may be called many
+    times. Results are differentiable when primals or ``v`` are nodes, so
+    ``vjp`` of ``vjp`` gives second derivatives (``torch.func.vjp``).
+    """
+    call = _Call(f, primals, tuple(range(len(primals))), "vjp")
+
+    def vjp_fn(cotangents: Any) -> tuple[Any, ...]:
+        seeds = _cotangents(cotangents, call.outputs, call.tupled)
+        graph = call.graph or any(_needs_grad(s) for s in seeds)
+        plain = call.plain and not any(isinstance(s, Node) for s in seeds)
+        total = _pull_all(call.outputs, seeds, call.inputs, graph)
+        return tuple(_returned(g, x, plain, graph) for g, x in zip(total, call.inputs, strict=True))
+
+    return call.result(), vjp_fn
+
+
+def jacobian(f: Callable, argnums: Argnums = 0) -> Callable:
+    """``jacobian(f)(*args)``: J[i..., j...] = d out[i...] / d x[j...] (reverse mode, jacrev).
+
+    The result has shape ``out.shape + x.shape``; a tuple ``argnums`` gives a
+    tuple with one Jacobian per argument, and a tuple output a tuple over the
+    outputs (of tuples over ``argnums``), as ``torch.func.jacrev``. Costs one
+    reverse pass per output element: cheap for few outputs, many inputs.
+    """
+
+    def jac(*args: Any) -> Any:
+        call = _Call(f, args, _argnums(argnums, len(args), "jacobian"), "jacobian")
+        per_output = tuple(_jacobian_of(out, call) for out in call.outputs)
+        per_output = tuple(js if isinstance(argnums, Sequence) else js[0] for js in per_output)
+        return per_output if call.tupled else per_output[0]
+
+    return jac
+
+
+def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
+    """``hessian(f)(*args)``: H[i..., j...] = d^2 f / dx[i...] dx[j...], the jacobian of the jacobian.
+
+    For scalar ``f`` the result has shape ``x.shape + x.shape``; with a tuple
+    ``argnums``, ``H[a][b]`` is the block d^2 f / dx_a dx_b (JAX's and
+    torch.func's nesting). The inner jacobian runs with ``create_graph``, so
+    this is reverse-over-reverse.
+    """
+    return jacobian(jacobian(f, argnums), argnums)
+
+
+def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, tuple[Any, ...]]:
+    """``(f(*primals), H v)`` for scalar ``f``, without building the Hessian H.
+
+    H v = d/dx <grad f(x), v>: one pass with ``create_graph`` gives grad f as
+    nodes, a second pass pulls ``v`` back through it (reverse-over-reverse; H
+    is symmetric, so v^T H = H v). Costs about two gradients, whatever the
+    size of x. ``primals`` and ``tangents`` are tuples of matching shapes; the
+    result has one entry per primal.
+    """
+    primals, tangents = _tuple(primals, "primals", "hvp"), _tuple(tangents, "tangents", "hvp")
+    seeds = _tangents(tangents, primals, "hvp")
+    everything = tuple(range(len(primals)))
+    value_and_gradient = value_and_grad(f, everything, create_graph=True)
+
+    def value_then_gradient(*args: Any) -> tuple[Node, ...]:
+        value, grads = value_and_gradient(*args)
+        return (value, *(g if isinstance(g, Node) else Tensor(g) for g in grads))
+
+    call = _Call(value_then_gradient, primals, everything, "hvp")
+    value, grads = call.outputs[0], call.outputs[1:]
+    graph = call.graph or any(_needs_grad(s) for s in seeds)
+    plain = call.plain and not any(isinstance(s, Node) for s in seeds)
+    total = _pull_all(grads, seeds, call.inputs, graph)
+    hv = tuple(_returned(h, x, plain, graph) for h, x in zip(total, call.inputs, strict=True))
+    return _returned(value, value, plain, call.graph), hv
+
+
+# ----------------------------------------------------------------- one call
+
+
+class _Call:
+    """``f`` run once on boundary nodes for the arguments ``argnums``; the rest pass as given."""
+
+    def __init__(self, f: Callable, args: tuple, argnums: tuple[int, ...], who: str) -> None:
+        args = list(args)
+        self.plain = not any(isinstance(a, Node) for a in args)
+        self.graph = any(_needs_grad(a) for a in args)
+        with enable_grad():  # a transform of f: an outer no_grad does not apply (as torch.func)
+            for i in argnums:
+                args[i] = _differentiable(_differentiable_input(args[i], i, who))
+            out = f(*args)
+        self.inputs = tuple(args[i] for i in argnums)
+        self.tupled = isinstance(out, tuple)
+        self.outputs = out if self.tupled else (out,)
+        for o in self.outputs:
+            if not isinstance(o, Node):
+                raise TypeError(
+                    f"{who}: f must return a Value or a Tensor (or a tuple of them), got "
+                    f"{type(o).__name__}; compute the result from the arguments f receives"
+                )
+
+    def result(self) -> Any:
+        """f's output in the caller's kind: plain, a node in the graph, or a constant node."""
+        outs = tuple(_returned(o, o, self.plain, self.graph) for o in self.outputs)
+        return outs if self.tupled else outs[0]
+
+
+def _jacobian_of(out: Node, call: _Call) -> tuple[Any, ...]:
+    """d out / d each input: one reverse pass per element of ``out``, rows stacked."""
+    size = 1 if isinstance(out, Value) else out.size
+    rows = []
+    for k in range(size):
+        seed = 1.0 if isinstance(out, Value) else _basis(out.data, k)
+        rows.append(_pull(out, seed, call.inputs, call.graph))
+    return tuple(
+        _stacked([row[j] for row in rows], out, x, call.plain, call.graph)
+        for j, x in enumerate(call.inputs)
+    )
+
+
+def _basis(data: np.ndarray, k: int) -> np.ndarray:
+    seed = np.zeros(data.shape, dtype=data.dtype)
+    seed.flat[k] = 1
+    return seed
+
+
+def _stacked(rows: list, out: Node, x: Node, plain: bool, graph: bool) -> Any:
+    """The rows (one gradient per output element) as one array of shape out.shape + x.shape."""
+    out_shape = () if isinstance(out, Value) else out.shape
+    rows = [_returned(r, x, plain, graph) for r in rows]
+    if isinstance(out, Value) or (isinstance(x, Value) and len(rows) == 1 and not out_shape):
+        return rows[0]
+    if plain or not graph:
+        data = [r.data if isinstance(r, Node) else r for r in rows]
+        full = np.stack(data).reshape(out_shape + np.shape(x.data)) if rows else np.zeros(
+            out_shape + np.shape(x.data), dtype=x.data.dtype)
+        return full if plain else Tensor(full)
+    if isinstance(x, Value):
+        raise TypeError("jacobian: a Value argument with a Tensor output has no Tensor Jacobian; "
+                        "pass the argument as a 0-d array or Tensor")
+    if not rows:
+        return Tensor(np.zeros(out_shape + x.shape, dtype=x.dtype))
+    return stack(rows).reshape(out_shape + x.shape)
+
+
+# --------------------------------------------------------------- the pass
+
+
+def _pull_all(outputs: tuple, seeds: tuple, inputs: tuple[Node, ...], graph: bool) -> list:
+    """sum_k seed_k^T d out_k / d inputs: one reverse pass per output, summed per input."""
+    total: list = [None] * len(inputs)
+    for out, seed in zip(outputs, seeds, strict=True):
+        for k, g in enumerate(_pull(out, _seed_for(seed, out, graph), inputs, graph)):
+            if g is not None:
+                total[k] = g if total[k] is None else total[k] + g
+    return total
+
+
+def _pull(out: Node, seed: Any, inputs: tuple[Node, ...], graph: bool) -> list:
+    """seed^T d out / d inputs by one reverse pass that stops at ``inputs``; None where none arrives."""
+    if out._fn is None and not any(out is x for x in inputs):
+        return [None] * len(inputs)  # a constant output: nothing flows back, and nothing is written
+    for x in inputs:
+        x.grad = None
+    found = backward(out, seed, create_graph=graph, inputs=inputs)
+    # graph.backward returns the inputs' gradients (the redesigned core) or leaves them on .grad
+    return list(found or (x.grad for x in inputs))
+
+
+def _returned(g: Any, like: Node, plain: bool, graph: bool) -> Any:
+    """A gradient (or output) in the caller's kind; zeros of ``like``'s shape where it is None."""
+    if g is None:
+        g = 0.0 if isinstance(like, Value) else np.zeros_like(like.data)
+    if plain:
+        data = g.data if isinstance(g, Node) else g
+        return float(data) if isinstance(like, Value) else np.array(data, copy=True)
+    if isinstance(g, Node):
+        return g if graph else type(g)(g.data)
+    return Value(float(g)) if isinstance(like, Value) else Tensor(np.array(g, copy=True))
+
+
+# --------------------------------------------------------- checking inputs
+
+
+def _differentiable_input(x: Any, position: int, who: str) -> Any:
+    """``x`` itself if it can be differentiated with respect to; else a clear error."""
+    if isinstance(x, Node):
+        kind = "f" if isinstance(x, Value) else x.dtype.kind
+    elif isinstance(x, (bool, int, np.integer, np.bool_)):
+        kind = "i"
+    else:
+        try:
+            kind = np.asarray(x).dtype.kind
+        except (TypeError, ValueError):
+            kind = "O"
+    if kind == "f":
+        return x
+    if kind in "iub":
+        raise TypeError(
+            f"{who}: argument {position} is an integer ({x!r}); derivatives need floats: pass "
+            f"{float(x) if np.ndim(np.asarray(x)) == 0 else 'an array of dtype float64'} "
+            f"(JAX refuses integer inputs too)"
+        )
+    raise TypeError(
+        f"{who}: argument {position} is {type(x).__name__} (dtype kind {kind!r}); differentiate "
+        f"with respect to floats, float arrays, Values or floating-point Tensors"
+    )
+
+
+def _argnums(argnums: Argnums, count: int, who: str) -> tuple[int, ...]:
+    """``argnums`` as a tuple of positions in range, negatives counted from the end."""
+    picked = (argnums,) if not isinstance(argnums, Sequence) else tuple(argnums)
+    if not picked or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in picked):
+        raise TypeError(f"{who}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+    for i in picked:
+        if not -count <= i < count:
+            raise ValueError(
+                f"{who}: argnums={argnums!r} is out of range: f was called with {count} positional "
+                f"argument{'s' if count != 1 else ''}"
+            )
+    positions = tuple(int(i) % count for i in picked)
+    if len(set(positions)) != len(positions):
+        raise ValueError(f"{who}: argnums={argnums!r} names an argument twice")
+    return positions
+
+
+def _tuple(items: Any, name: str, who: str) -> tuple:
+    if not isinstance(items, (tuple, list)):
+        raise TypeError(f"{who}: {name} must be a tuple (one entry per argument of f), got "
+                        f"{type(items).__name__}; write ({name[:-1]},) for one argument")
+    return tuple(items)
+
+
+def _tangents(tangents: tuple, primals: tuple, who: str) -> tuple:
+    """One tangent per primal, each of its primal's shape."""
+    if len(tangents) != len(primals):
+        raise ValueError(f"{who}: got {len(tangents)} tangents for {len(primals)} primals; "
+                         f"give one per primal")
+    for k, (t, p) in enumerate(zip(tangents, primals, strict=True)):
+        if _shape(t) != _shape(p):
+            raise ValueError(f"{who}: tangent {k} has shape {_shape(t)}, but primal {k} has shape "
+                             f"{_shape(p)}; a tangent has its primal's shape")
+    return tangents
+
+
+def _cotangents(cotangents: Any, outputs: tuple, tupled: bool) -> tuple:
+    """One seed per output, each of its output's shape."""
+    given = _tuple(cotangents, "cotangents", "vjp_fn") if tupled else (cotangents,)
+    if len(given) != len(outputs):
+        raise ValueError(f"vjp_fn: got {len(given)} cotangents for f's {len(outputs)} outputs")
+    for k, (c, out) in enumerate(zip(given, outputs, strict=True)):
+        if _shape(c) != _shape(out):
+            where = f"cotangent {k}" if tupled else "the cotangent"
+            raise ValueError(f"vjp_fn: {where} has shape {_shape(c)}, but f's output has shape "
+                             f"{_shape(out)}; pass one of the output's shape")
+    return given
+
+
+def _seed_for(seed: Any, out: Node, graph: bool) -> Any:
+    """A seed for a pass from ``out``: a node in a differentiable pass, else numbers of out's dtype."""
+    if isinstance(seed, Node):
+        if graph:
+            return seed
+        seed = seed.data
+    return float(seed) if isinstance(out, Value) else np.asarray(seed, dtype=out.dtype)
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return () if isinstance(x, Value) else tuple(np.shape(x.data if isinstance(x, Node) else x))
+
+
+def _needs_grad(x: Any) -> bool:
+    return isinstance(x, Node) and x.requires_grad

@@ -15,7 +15,7 @@ from types import ModuleType
 
 DEMOS = (
     "quickstart", "linear_regression", "gradient_check", "xor", "and_gate", "moons",
-    "binary_classifier", "iris", "digits", "optimizers", "backprop_steps",
+    "binary_classifier", "iris", "digits", "optimizers", "backprop_steps", "forward_reverse",
 )
 HEADLINE = "quickstart"
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "output"

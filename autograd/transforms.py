@@ -232,10 +232,10 @@ def _differentiable_input(x: Any, position: int, who: str) -> Any:
     if kind == "f":
         return x
     if kind in "iub":
+        scalar = np.ndim(x.data if isinstance(x, Node) else x) == 0 and not isinstance(x, Node)
         raise TypeError(
             f"{who}: argument {position} is an integer ({x!r}); derivatives need floats: pass "
-            f"{float(x) if np.ndim(np.asarray(x)) == 0 else 'an array of dtype float64'} "
-            f"(JAX refuses integer inputs too)"
+            f"{float(x) if scalar else 'it as float64'} (JAX refuses integer inputs too)"
         )
     raise TypeError(
         f"{who}: argument {position} is {type(x).__name__} (dtype kind {kind!r}); differentiate "

@@ -229,6 +229,13 @@ def test_jacobian_agrees_with_central_differences_row_by_row():
         np.testing.assert_allclose(J[idx], row, rtol=0, atol=1e-8)
 
 
+def test_jacobian_of_a_tuple_output_is_a_tuple_over_outputs():
+    J = jacobian(lambda x: (x * 2.0, (x * x).sum()))(np.array([1.0, 3.0]))
+    assert isinstance(J, tuple) and len(J) == 2
+    np.testing.assert_array_equal(J[0], np.diag([2.0, 2.0]))
+    np.testing.assert_array_equal(J[1], [2.0, 6.0])
+
+
 def test_jacobian_of_an_empty_output_is_empty_with_the_right_shape():
     J = jacobian(lambda x: x[:0] * 2.0)(np.ones(3))
     assert J.shape == (0, 3)

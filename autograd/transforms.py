@@ -232,7 +232,7 @@ def _differentiable_input(x: Any, position: int, who: str) -> Any:
     if kind == "f":
         return x
     if kind in "iub":
-        scalar = np.ndim(x.data if isinstance(x, Node) else x) == 0 and not isinstance(x, Node)
+        scalar = not isinstance(x, Node) and np.ndim(x) == 0
         raise TypeError(
             f"{who}: argument {position} is an integer ({x!r}); derivatives need floats: pass "
             f"{float(x) if scalar else 'it as float64'} (JAX refuses integer inputs too)"

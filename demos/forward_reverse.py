@@ -160,8 +160,8 @@ def plot_cost(sizes: tuple, passes: dict, seconds: dict, path: Path) -> Path:
         ax.set_xlabel("n")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
-    left.set_title("Reverse mode: one pass per output")
-    right.set_title("...and the time follows the passes")
+    left.set_title("Passes: reverse mode needs one per output")
+    right.set_title("Time follows the passes")
     return save_figure(fig, path)
 
 

@@ -52,7 +52,7 @@ def run(output_dir: Path, quick: bool = False) -> dict:
             key = f"{mode}, {shape}"
             passes[key], seconds[key] = [], []
             for n in sizes:
-                count, elapsed = measure(jacobian_by_passes, shape, n, repeats=1 if quick else 5)
+                count, elapsed = measure(jacobian_by_passes, shape, n, repeats=3 if quick else 5)
                 passes[key].append(count)
                 seconds[key].append(elapsed)
                 rows.append((mode, shape, n, count, f"{elapsed * 1e3:.2f} ms"))

@@ -46,11 +46,7 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
     call = _Call(f, primals, tuple(range(len(primals))), "vjp")
 
     def vjp_fn(cotangents: Any) -> tuple[Any, ...]:
-        seeds = _cotangents(cotangents, call.outputs, call.tupled)
-        graph = call.graph or any(_needs_grad(s) for s in seeds)
-        plain = call.plain and not any(isinstance(s, Node) for s in seeds)
-        total = _pull_all(call.outputs, seeds, call.inputs, graph)
-        return tuple(_returned(g, x, plain, graph) for g, x in zip(total, call.inputs, strict=True))
+        return call.pull(call.outputs, _cotangents(cotangents, call.outputs, call.tupled))
 
     return call.result(), vjp_fn
 
@@ -104,11 +100,7 @@ def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[A
 
     call = _Call(value_then_gradient, primals, everything, "hvp")
     value, grads = call.outputs[0], call.outputs[1:]
-    graph = call.graph or any(_needs_grad(s) for s in seeds)
-    plain = call.plain and not any(isinstance(s, Node) for s in seeds)
-    total = _pull_all(grads, seeds, call.inputs, graph)
-    hv = tuple(_returned(h, x, plain, graph) for h, x in zip(total, call.inputs, strict=True))
-    return _returned(value, value, plain, call.graph), hv
+    return _returned(value, value, call.plain, call.graph), call.pull(grads, seeds)
 
 
 # ----------------------------------------------------------------- one call
@@ -134,6 +126,13 @@ class _Call:
                     f"{who}: f must return a Value or a Tensor (or a tuple of them), got "
                     f"{type(o).__name__}; compute the result from the arguments f receives"
                 )
+
+    def pull(self, outputs: tuple, seeds: tuple) -> tuple[Any, ...]:
+        """sum_k seed_k^T d out_k / d inputs, one per input; node seeds make the results nodes."""
+        graph = self.graph or any(_needs_grad(s) for s in seeds)
+        plain = self.plain and not any(isinstance(s, Node) for s in seeds)
+        total = _pull_all(outputs, seeds, self.inputs, graph)
+        return tuple(_returned(g, x, plain, graph) for g, x in zip(total, self.inputs, strict=True))
 
     def result(self) -> Any:
         """f's output in the caller's kind: plain, a node in the graph, or a constant node."""

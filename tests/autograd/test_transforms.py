@@ -326,6 +326,16 @@ def test_values_and_tensors_in_give_differentiable_values_and_tensors_out():
     assert a.grad == pytest.approx(6.0)
 
 
+def test_a_cotangent_that_needs_grad_makes_the_vjp_differentiable_in_it():
+    M = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    v = Tensor(np.array([1.0, -1.0, 2.0]), requires_grad=True)
+    _, vjp_fn = vjp(lambda x: Tensor(M) @ x, np.array([0.5, 0.25]))
+    (g,) = vjp_fn(v)  # v^T M
+    assert isinstance(g, Tensor) and g.requires_grad
+    g.sum().backward()  # d/dv sum(v^T M) = M 1
+    np.testing.assert_allclose(v.grad, M.sum(axis=1))
+
+
 def test_a_tensor_that_needs_no_grad_gives_constant_tensors():
     J = jacobian(lambda x: x * x)(Tensor(np.array([1.0, 2.0])))
     assert isinstance(J, Tensor) and not J.requires_grad

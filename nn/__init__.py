@@ -4,7 +4,7 @@ PyTorch's names and shapes (``nn.Linear``, ``nn.optim.Adam``,
 ``nn.functional.cross_entropy``) on the ``autograd`` engine, a Keras-style
 ``nn.fit`` on top, and micrograd's scalar network in ``nn.scalar``.
 """
-from . import data, functional, optim, scalar
+from . import data, functional, optim, scalar, utils
 from .layers import (
     MLP,
     Dropout,
@@ -26,7 +26,7 @@ __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "Callback", "CrossEntropyLoss", "Dropout", "Flatten", "HingeLoss",
     "History", "LeakyReLU", "Linear", "MLP", "MSELoss", "Module", "ModuleList", "NLLLoss", "Parameter",
     "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "data", "evaluate", "fit", "functional", "load",
-    "manual_seed", "optim", "predict", "save", "scalar",
+    "manual_seed", "optim", "predict", "save", "scalar", "utils",
 ]
 
 

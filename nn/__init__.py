@@ -20,14 +20,20 @@ from .layers import (
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, MSELoss, NLLLoss
 from .module import Module, Parameter, load, manual_seed, save
+from .torch_bridge import from_torch, to_torch
 from .training import Callback, History, evaluate, fit, predict
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "Callback", "CrossEntropyLoss", "Dropout", "Flatten", "HingeLoss",
     "History", "LeakyReLU", "Linear", "MLP", "MSELoss", "Module", "ModuleList", "NLLLoss", "Parameter",
-    "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "data", "evaluate", "fit", "functional", "load",
-    "manual_seed", "optim", "predict", "save", "scalar", "utils",
+    "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "data", "evaluate", "fit", "from_torch", "functional",
+    "load", "manual_seed", "optim", "predict", "save", "scalar", "to_torch", "utils",
 ]
+
+
+def __dir__() -> list[str]:
+    """The public names only (no submodules that are implementation)."""
+    return sorted({*__all__, "callbacks"})
 
 
 def __getattr__(name: str):

@@ -12,3 +12,8 @@ __all__ = [
     "SGD", "Adam", "AdamW", "CosineAnnealingLR", "LRScheduler", "Optimizer", "RMSprop", "ReduceLROnPlateau",
     "StepLR", "lr_scheduler",
 ]
+
+
+def __dir__() -> list[str]:
+    """The public names only."""
+    return list(__all__)

@@ -243,10 +243,14 @@ class MSE(PointwiseLoss):
         return y - x
 
 
+_BCE_EPSILON = float(np.float32(1e-12))  # as PyTorch: its gradient at p = 0 or 1 is exactly ours
+
+
 class BCE(PointwiseLoss):
     """-(y log x + (1 - y) log(1 - x)), logs clamped at -100.
 
-    dx = (x - y) / (x (1 - x)) (denominator at least 1e-12), dy = log(1 - x) - log x.
+    dx = (x - y) / (x (1 - x)) (denominator at least PyTorch's EPSILON, a float32 1e-12),
+    dy = log(1 - x) - log x.
     """
 
     symbol = "binary_cross_entropy"
@@ -260,7 +264,7 @@ class BCE(PointwiseLoss):
 
     @staticmethod
     def derivative(x, y):
-        return (x - y) / ((1 - x) * x).clip(min=1e-12)
+        return (x - y) / ((1 - x) * x).clip(min=_BCE_EPSILON)
 
     @staticmethod
     def target_derivative(x, y):

@@ -44,7 +44,7 @@ def __dir__() -> list[str]:
 
 def relu(input: Any) -> Any:
     """max(x, 0)."""
-    return _node(input).relu()
+    return (input if isinstance(input, Node) else Tensor(input)).relu()
 
 
 def leaky_relu(input: Any, negative_slope: float = 0.01) -> Any:
@@ -54,12 +54,12 @@ def leaky_relu(input: Any, negative_slope: float = 0.01) -> Any:
 
 def sigmoid(input: Any) -> Any:
     """1 / (1 + e**-x)."""
-    return _node(input).sigmoid()
+    return (input if isinstance(input, Node) else Tensor(input)).sigmoid()
 
 
 def tanh(input: Any) -> Any:
     """tanh x."""
-    return _node(input).tanh()
+    return (input if isinstance(input, Node) else Tensor(input)).tanh()
 
 
 def softplus(input: Any, beta: float = 1.0) -> Any:
@@ -104,7 +104,10 @@ def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def _node(x: Any) -> Any:
-    """A Tensor or Value as it is; arrays and lists as a Tensor (no gradient)."""
+    """A Tensor or Value as it is; arrays and lists as a Tensor (no gradient).
+
+    (relu, sigmoid and tanh spell this out inline: they are on the training hot path.)
+    """
     return x if isinstance(x, Node) else Tensor(x)
 
 

@@ -8,6 +8,7 @@ torch model. ``save``/``load`` store a state dict as ``.npz`` (no pickle).
 """
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import zipfile
@@ -94,10 +95,18 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._hooks is None:  # the usual path: one attribute test, then forward
-            return self.forward(*args, **kwargs)
-        return self._hooks.call(self, args, kwargs)
+    @property
+    def __call__(self) -> Callable[..., Any]:
+        """``module(x)``: the ``forward`` this instance sees now, wrapped in its hooks if it has any.
+
+        A property, so the call itself goes straight to ``forward`` (no
+        ``*args`` repacking: ``module(x)`` is on every training step's hot
+        path), while the forward found is the instance's own or the one its
+        class's MRO gives at call time, patched or not.
+        """
+        if self._hooks is None:
+            return self.forward
+        return functools.partial(self._hooks.call, self)
 
     # ----------------------------------------------------------------- hooks
 
@@ -311,7 +320,7 @@ class _HookTable:
         table[handle.id] = hook
         return handle
 
-    def call(self, module: Module, args: tuple, kwargs: dict[str, Any]) -> Any:
+    def call(self, module: Module, *args: Any, **kwargs: Any) -> Any:
         for hook in list(self.pre.values()):
             result = hook(module, args)
             if result is not None:

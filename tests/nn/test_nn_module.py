@@ -404,3 +404,14 @@ def test_load_refuses_a_npy_file_and_garbage_with_a_clear_error(tmp_path):
     (tmp_path / "empty.npz").write_bytes(b"")
     with pytest.raises(ValueError, match="is not an .npz checkpoint"):
         nn.load(make_mlp(), tmp_path / "empty.npz")
+
+
+def test_a_module_listed_twice_or_holding_itself_is_visited_once():
+    class Loop(nn.Module):
+        def __init__(self):
+            self.layer = nn.Linear(1, 1)
+            self.again = [self.layer, self]
+
+    loop = Loop()
+    assert [name for name, _ in loop.named_modules()] == ["", "layer"]
+    assert len(loop.parameters()) == 2

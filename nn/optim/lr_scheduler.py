@@ -94,8 +94,11 @@ class CosineAnnealingLR(LRScheduler):
         return [ratio * (lr - eta_min) + eta_min for lr in self._lrs()]
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(LRScheduler):
     """Multiply every group's lr by ``factor`` when ``metric`` has not improved for ``patience`` epochs.
+
+    Driven by a metric, not by epochs: as in PyTorch it is an LRScheduler
+    (``get_last_lr``, ``state_dict``) with its own constructor and ``step``.
 
     Improvement: below best * (1 - threshold) in "min" mode with "rel"
     threshold (above best * (1 + threshold) in "max" mode; best -+ threshold
@@ -106,6 +109,7 @@ class ReduceLROnPlateau:
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
                  min_lr: float | list[float] = 0.0, eps: float = 1e-8) -> None:
+        # No LRScheduler.__init__: there is no epoch-driven first step to take.
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         if mode not in ("min", "max"):
@@ -125,7 +129,7 @@ class ReduceLROnPlateau:
         self.num_bad_epochs = self.cooldown_counter = self.last_epoch = 0
         self._last_lr = [group["lr"] for group in groups]
 
-    def step(self, metrics: Any) -> None:
+    def step(self, metrics: Any) -> None:  # type: ignore[override]
         """Record this epoch's ``metrics`` (a number) and reduce the lr if it has stalled."""
         current = float(metrics)
         self.last_epoch += 1
@@ -151,12 +155,3 @@ class ReduceLROnPlateau:
         else:
             bound = self.best - self.threshold if self.mode == "min" else self.best + self.threshold
         return current < bound if self.mode == "min" else current > bound
-
-    def get_last_lr(self) -> list[float]:
-        return self._last_lr
-
-    def state_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in vars(self).items() if key != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        vars(self).update(state_dict)

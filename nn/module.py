@@ -440,19 +440,23 @@ def _write_npz(f: Any, arrays: dict[str, np.ndarray]) -> None:
 
 def load(model: Module, path: str | os.PathLike, strict: bool = True) -> Module:
     """Load parameters saved by ``save`` into ``model`` (no pickle), all or nothing; returns the model."""
+    model.load_state_dict(_read_npz(os.fspath(path)), strict=strict)
+    return model
+
+
+def _read_npz(path: str) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file, or a ValueError saying why it is not a checkpoint."""
     try:
         archive = np.load(path, allow_pickle=False)
+        if isinstance(archive, np.lib.npyio.NpzFile):
+            with archive:
+                return {name: archive[name] for name in archive.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         if isinstance(error, FileNotFoundError):
             raise
-        name = os.fspath(path)
-        raise ValueError(f"nn.load: {name!r} is not an .npz checkpoint written by nn.save") from error
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(
-            f"nn.load: {os.fspath(path)!r} holds a single array (.npy), not a checkpoint; "
-            "nn.save writes the state dict as .npz"
-        )
-    with archive:
-        state = {name: archive[name] for name in archive.files}
-    model.load_state_dict(state, strict=strict)
-    return model
+        raise ValueError(f"nn.load: {path!r} is not an .npz checkpoint written by nn.save ({error})") \
+            from None
+    raise ValueError(
+        f"nn.load: {path!r} holds a single array (.npy), not a checkpoint; "
+        "nn.save writes the state dict as .npz"
+    )

@@ -415,3 +415,11 @@ def test_a_module_listed_twice_or_holding_itself_is_visited_once():
     loop = Loop()
     assert [name for name, _ in loop.named_modules()] == ["", "layer"]
     assert len(loop.parameters()) == 2
+
+
+def test_load_refuses_an_archive_of_pickled_objects(tmp_path):
+    np.savez(tmp_path / "objects.npz", **{"0.weight": np.array([{"a": 1}], dtype=object)})
+    with pytest.raises(ValueError, match="is not an .npz checkpoint written by nn.save"):
+        nn.load(make_mlp(), tmp_path / "objects.npz")
+    with pytest.raises(FileNotFoundError):
+        nn.load(make_mlp(), tmp_path / "missing.npz")

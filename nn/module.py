@@ -454,8 +454,8 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         if isinstance(error, FileNotFoundError):
             raise
-        raise ValueError(f"nn.load: {path!r} is not an .npz checkpoint written by nn.save ({error})") \
-            from None
+        reason = f"nn.load: {path!r} is not an .npz checkpoint written by nn.save ({error})"
+        raise ValueError(reason) from None
     raise ValueError(
         f"nn.load: {path!r} holds a single array (.npy), not a checkpoint; "
         "nn.save writes the state dict as .npz"

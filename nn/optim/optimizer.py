@@ -89,7 +89,8 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Clear the gradients (None for Tensors, 0.0 for Values)."""
-        zero_grads(self.parameters())
+        for group in self.param_groups:
+            zero_grads(group["params"])
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
@@ -111,8 +112,9 @@ class Optimizer:
                         f"{type(self).__name__}.step: a gradient of shape {g.shape} for a parameter of "
                         f"shape {data.shape}; assign .grad an array of the parameter's shape"
                     )
-                own = state.get(p)
-                if own is None:
+                try:
+                    own = state[p]
+                except KeyError:  # the first step
                     own = state[p] = {}
                 update(data, g, own, group)
                 p._bump_version()

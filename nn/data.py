@@ -20,7 +20,16 @@ import numpy as np
 
 from .module import generator
 
+__all__ = [
+    "DataLoader", "and_gate", "linear_data", "load_breast_cancer", "load_digits", "load_iris", "make_blobs",
+    "make_circles", "make_moons", "train_test_split", "xor",
+]
+
 Dataset = tuple[np.ndarray, np.ndarray]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
 
 
 class DataLoader:

@@ -9,6 +9,7 @@ torch model. ``save``/``load`` store a state dict as ``.npz`` (no pickle).
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import secrets
 import zipfile
@@ -294,11 +295,10 @@ _CONTAINERS = (list, tuple, dict)
 class RemovableHandle:
     """What ``register_forward_hook`` returns: ``remove()`` unregisters the hook (also as ``with``)."""
 
-    _next_id = 0
+    _ids = itertools.count()  # next() on it is atomic: handles made in two threads never share an id
 
     def __init__(self, table: dict[int, Callable[..., Any]]) -> None:
-        self.table, self.id = table, RemovableHandle._next_id
-        RemovableHandle._next_id += 1
+        self.table, self.id = table, next(RemovableHandle._ids)
 
     def remove(self) -> None:
         self.table.pop(self.id, None)

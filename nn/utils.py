@@ -17,6 +17,10 @@ from .module import Param
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
 
+def __dir__() -> list[str]:
+    return list(__all__)
+
+
 def clip_grad_norm_(parameters: Param | Iterable[Param], max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False) -> Tensor:
     """Scale all gradients together so their total norm is at most ``max_norm``; return that norm.

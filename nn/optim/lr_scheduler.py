@@ -15,6 +15,10 @@ from .optimizer import Optimizer
 __all__ = ["CosineAnnealingLR", "LRScheduler", "ReduceLROnPlateau", "StepLR"]
 
 
+def __dir__() -> list[str]:
+    return list(__all__)
+
+
 class LRScheduler:
     """Base of the epoch-driven schedules: ``get_lr()`` gives each group's lr at ``last_epoch``."""
 

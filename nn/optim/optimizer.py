@@ -38,7 +38,7 @@ class Optimizer:
         self.defaults = defaults
         self.state: dict[Any, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
-        groups = list(params) if not isinstance(params, (Tensor, Value)) else [params]
+        groups = _as_list(params, type(self).__name__)
         if not groups:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
         for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
@@ -47,8 +47,7 @@ class Optimizer:
     def add_param_group(self, group: dict[str, Any]) -> None:
         """Add a group: its ``"params"`` and any hyper-parameters that differ from the defaults."""
         name = type(self).__name__
-        params = group["params"]
-        params = [params] if isinstance(params, (Tensor, Value)) else list(params)
+        params = _as_list(group["params"], name)
         for p in params:
             if not isinstance(p, (Tensor, Value)):
                 raise TypeError(f"{name}: parameters must be Tensors or Values, not {type(p).__name__}")
@@ -181,6 +180,15 @@ class Optimizer:
             settings = "".join(f"\n    {k}: {v}" for k, v in group.items() if k != "params")
             rows.append(f"Parameter Group {i}{settings}")
         return f"{type(self).__name__} (\n" + "\n".join(rows) + "\n)"
+
+
+def _as_list(params: Any, who: str) -> list[Any]:
+    """A single parameter or an ordered collection of them (or of groups) as a list."""
+    if isinstance(params, (Tensor, Value)):
+        return [params]
+    if isinstance(params, (set, frozenset)):
+        raise TypeError(f"{who}: parameters must be given in an ordered collection (a list), not a set")
+    return list(params)
 
 
 def _copy_state(state: dict[str, Any]) -> dict[str, Any]:

@@ -423,3 +423,12 @@ def test_load_refuses_an_archive_of_pickled_objects(tmp_path):
         nn.load(make_mlp(), tmp_path / "objects.npz")
     with pytest.raises(FileNotFoundError):
         nn.load(make_mlp(), tmp_path / "missing.npz")
+
+
+def test_public_namespaces_list_only_public_names():
+    for namespace in (nn, nn.data, nn.utils, nn.optim.lr_scheduler):
+        listed = set(dir(namespace))
+        assert not {"np", "Any", "annotations", "math"} & listed, namespace.__name__
+        assert all(hasattr(namespace, name) for name in listed)
+    assert {"Linear", "fit", "to_torch", "utils", "callbacks"} <= set(dir(nn))
+    assert "module" not in dir(nn) and "layers" not in dir(nn)

@@ -442,3 +442,8 @@ def test_clip_grad_value_clips_tensors_and_values():
     nn.utils.clip_grad_value_([p, v], 1.0)
     np.testing.assert_array_equal(p.grad, [-1.0, 0.2, 1.0])
     assert v.grad == -1.0
+
+
+def test_parameters_in_a_set_are_refused_for_their_unstable_order():
+    with pytest.raises(TypeError, match="not a set"):
+        nn.optim.SGD({nn.Parameter(P0.copy())})

@@ -95,3 +95,10 @@ def test_from_torch_does_not_draw_from_the_seeded_generator():
     nn.manual_seed(3)
     nn.from_torch(theirs)
     np.testing.assert_array_equal(nn.Linear(2, 2).weight.data, expected)
+
+
+def test_a_torch_state_dict_loads_directly():
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    ours = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    ours.load_state_dict(theirs.state_dict())
+    np.testing.assert_array_equal(ours[2].weight.data, theirs[2].weight.detach().numpy())

@@ -2,7 +2,8 @@
 
 ``DataLoader`` cuts NumPy arrays into (xb, yb) batches: batch, stochastic
 (batch_size=1) and mini-batch gradient descent are the same loop with a
-different batch size. The generators are seeded and deterministic. Features
+different batch size. Shuffling without a ``seed`` draws from the generator
+``nn.manual_seed`` seeds; the dataset generators take a ``seed``. Features
 come as float32; classification labels as int64 of shape (N,) (scikit-learn's
 convention), regression and logic-gate targets as float32 columns (N, 1).
 The scikit-learn wrappers import it only when called.
@@ -11,45 +12,97 @@ from __future__ import annotations
 
 import importlib
 import math
+import operator
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from .module import generator
+
+__all__ = [
+    "DataLoader", "and_gate", "linear_data", "load_breast_cancer", "load_digits", "load_iris", "make_blobs",
+    "make_circles", "make_moons", "train_test_split", "xor",
+]
+
 Dataset = tuple[np.ndarray, np.ndarray]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
 
 
 class DataLoader:
     """Iterate over (X[i:j], y[i:j]) batches, reshuffled each epoch when ``shuffle``.
 
-    ``batch_size=None`` means one batch of everything. ``seed`` makes the
-    sequence of shuffles reproducible; ``drop_last`` drops a short final batch.
-    Without ``y`` it yields the X batches alone.
+    ``X`` and ``y`` are arrays (or lists) with one sample per row; or ``X``
+    is a list of ``(x, y)`` tuples (PyTorch's dataset of pairs) and ``y`` is
+    left out. ``batch_size=None`` means one batch of everything. Without a
+    ``seed``, each epoch's order comes from ``nn.manual_seed``'s generator (so
+    a seeded run repeats); with one, from a generator of its own.
+    ``drop_last`` drops a short final batch. Without ``y`` it yields the X
+    batches alone.
     """
 
     def __init__(self, X: Any, y: Any = None, batch_size: int | None = 1, shuffle: bool = False,
                  seed: int | None = None, drop_last: bool = False) -> None:
+        if y is None and _is_pairs(X):
+            X, y = _unzip(X)
         self.X = np.asarray(X)
         self.y = None if y is None else np.asarray(y)
+        if self.X.ndim == 0:
+            raise ValueError("DataLoader: X must hold one sample per row, got a single number")
         if self.y is not None and len(self.y) != len(self.X):
             raise ValueError(f"DataLoader: X has {len(self.X)} samples but y has {len(self.y)}")
-        if batch_size is not None and batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be >= 1 or None, got {batch_size}")
-        self.batch_size = batch_size or max(len(self.X), 1)
+        self.batch_size = _check_batch_size(batch_size) or max(len(self.X), 1)
         self.shuffle, self.drop_last = shuffle, drop_last
-        self.rng = np.random.default_rng(seed)
+        self.rng = None if seed is None else np.random.default_rng(seed)
 
     def __len__(self) -> int:
         n = len(self.X) / self.batch_size
         return math.floor(n) if self.drop_last else math.ceil(n)
 
     def __iter__(self) -> Iterator[Any]:
-        order = self.rng.permutation(len(self.X)) if self.shuffle else None
+        order = None
+        if self.shuffle:
+            order = (self.rng or generator()).permutation(len(self.X))
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             stop = start + self.batch_size
             index = slice(start, stop) if order is None else order[start:stop]
             xb = self.X[index]
             yield xb if self.y is None else (xb, self.y[index])
+
+
+def _check_batch_size(batch_size: Any) -> int | None:
+    """A positive integer (or None); True, 0, 2.5 or "32" is an error."""
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, bool):
+        raise TypeError(f"DataLoader: batch_size must be a positive integer or None, got {batch_size}")
+    try:
+        size = operator.index(batch_size)
+    except TypeError:
+        raise TypeError(
+            f"DataLoader: batch_size must be a positive integer or None, got {type(batch_size).__name__} "
+            f"{batch_size!r}"
+        ) from None
+    if size < 1:
+        raise ValueError(f"DataLoader: batch_size must be >= 1 or None, got {size}")
+    return size
+
+
+def _is_pairs(X: Any) -> bool:
+    """A list (or tuple) of 2-tuples: PyTorch's dataset of (x, y) samples (lists of lists are rows)."""
+    return isinstance(X, (list, tuple)) and len(X) > 0 and all(type(s) is tuple and len(s) == 2 for s in X)
+
+
+def _unzip(pairs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A list of (x, y) tuples as the arrays X (samples stacked) and y."""
+    xs, ys = zip(*pairs, strict=True)
+    try:
+        return np.stack([np.asarray(x) for x in xs]), np.stack([np.asarray(y) for y in ys])
+    except ValueError as error:
+        raise ValueError(f"DataLoader: the samples' x (or y) parts differ in shape: {error}") from None
 
 
 def train_test_split(

@@ -1,11 +1,14 @@
-"""Losses and activations as functions (PyTorch's ``torch.nn.functional``).
+"""Activations, layers and losses as functions (PyTorch's ``torch.nn.functional``).
 
-The common losses are single fused graph nodes: ``forward`` computes the loss
-with NumPy, ``backward`` is its derivative (``2 (yhat - y) / n``, ``(softmax
-- onehot) / n``, ...) written with arithmetic and node methods, so it also
-runs on Tensors under ``create_graph=True``. Targets are constants (ndarrays
-or Tensors); no gradient flows to them. ``mse_loss`` and ``hinge_loss`` also
-take lists of Values, for the scalar nets of ``nn.scalar``.
+Every function takes what ``nn.Linear`` takes: Tensors, Values (where the
+op exists for scalars), NumPy arrays or nested lists (made into Tensors, no
+gradient). Axes are PyTorch's ``dim=`` or NumPy's ``axis=``. The common
+losses are single fused graph nodes: ``forward`` computes the loss with
+NumPy, ``backward`` is its derivative (``2 (yhat - y) / n``, ``(softmax -
+onehot) / n``, ...) written with arithmetic and node methods, so it also runs
+on Tensors under ``create_graph=True``. A target that requires grad gets its
+gradient too (as in PyTorch); class-index targets never do. ``mse_loss`` and
+``hinge_loss`` also take lists of Values, for the scalar nets of ``nn.scalar``.
 """
 from __future__ import annotations
 
@@ -19,26 +22,150 @@ from autograd.functions import Linear as LinearOp
 from autograd.functions import stable_sigmoid
 from autograd.graph import Node
 
+from .module import generator
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "hinge_loss",
+    "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "softplus",
+    "tanh",
+]
+
 REDUCTIONS = ("mean", "sum", "none")
 ScalarInput = Value | Sequence[Value]
+
+
+def __dir__() -> list[str]:
+    """The public functions only (``dir(nn.functional)`` as a user sees it)."""
+    return list(__all__)
 
 
 # ----------------------------------------------------------------- activations
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
-    """e**x / sum(e**x) along ``dim``, shifted by the max so 1e4 does not overflow."""
-    return x.softmax(axis=dim)
+def relu(input: Any) -> Any:
+    """max(x, 0)."""
+    return (input if isinstance(input, Node) else Tensor(input)).relu()
 
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
-    """x - logsumexp(x) along ``dim``: log-probabilities, stable for extreme logits."""
-    return x.log_softmax(axis=dim)
+def leaky_relu(input: Any, negative_slope: float = 0.01) -> Any:
+    """x if x > 0 else negative_slope * x."""
+    return _node(input).leaky_relu(negative_slope)
 
 
-def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weight.T + bias in one node (weight is (out, in), as in PyTorch)."""
+def sigmoid(input: Any) -> Any:
+    """1 / (1 + e**-x)."""
+    return (input if isinstance(input, Node) else Tensor(input)).sigmoid()
+
+
+def tanh(input: Any) -> Any:
+    """tanh x."""
+    return (input if isinstance(input, Node) else Tensor(input)).tanh()
+
+
+def softplus(input: Any, beta: float = 1.0) -> Any:
+    """log(1 + e**(beta x)) / beta, stable for any x."""
+    x = _node(input)
+    return x.softplus() if beta == 1 else (x * beta).softplus() * (1 / beta)
+
+
+def softmax(input: Any, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """e**x / sum(e**x) along ``dim`` (or ``axis``; default the last), stable for 1e4 logits."""
+    return _tensor(input).softmax(axis=_axis(dim, axis, "softmax"))
+
+
+def log_softmax(input: Any, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """x - logsumexp(x) along ``dim`` (or ``axis``; default the last): stable log-probabilities."""
+    return _tensor(input).log_softmax(axis=_axis(dim, axis, "log_softmax"))
+
+
+def dropout(input: Any, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p); the identity when not training.
+
+    The mask comes from the generator ``nn.manual_seed`` seeds.
+    """
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = _tensor(input)
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * np.zeros(x.shape, dtype=x.dtype)
+    keep = generator().random(x.shape) >= p
+    return x * (keep * (1 / (1 - p))).astype(x.dtype)
+
+
+def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias in one node (weight is (out, in), as in PyTorch); x is cast to weight's dtype."""
+    x = autocast(input, weight.data.dtype)
     return LinearOp.apply(x, weight) if bias is None else LinearOp.apply(x, weight, bias)
+
+
+# ------------------------------------------------------------ inputs and dtypes
+
+
+def _node(x: Any) -> Any:
+    """A Tensor or Value as it is; arrays and lists as a Tensor (no gradient).
+
+    (relu, sigmoid and tanh spell this out inline: they are on the training hot path.)
+    """
+    return x if isinstance(x, Node) else Tensor(x)
+
+
+def _tensor(x: Any) -> Tensor:
+    """A Tensor as it is; arrays and lists as a Tensor (no gradient)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, Value):
+        raise TypeError("this function needs a Tensor (or an array); it has no form for a scalar Value")
+    return Tensor(x)
+
+
+def _axis(dim: int | None, axis: int | None, who: str) -> int:
+    """PyTorch's ``dim`` or NumPy's ``axis`` (one of them), -1 when neither is given."""
+    if axis is None:
+        return -1 if dim is None else dim
+    if dim is not None and dim != axis:
+        raise TypeError(f"{who}: got dim={dim} and axis={axis}; pass one of them")
+    return axis
+
+
+def autocast(x: Any, dtype: np.dtype) -> Any:
+    """``x`` in a layer's ``dtype`` (the layer dtype rule, Keras's autocast).
+
+    Arrays and lists become arrays of ``dtype``; a Tensor of another dtype is
+    cast inside the graph, so its gradient comes back in its own dtype. The
+    result of a layer therefore has the layer's dtype whatever it is given.
+    """
+    if isinstance(x, Tensor):
+        if x.data.dtype is dtype or x.data.dtype == dtype:
+            return x
+        _check_real(x.data.dtype)
+        return Cast.apply(x, dtype=dtype) if x.requires_grad else Tensor(x.data.astype(dtype))
+    array = np.asarray(x)
+    if array.dtype is not dtype:
+        _check_real(array.dtype)
+        array = array.astype(dtype)
+    return array
+
+
+def _check_real(dtype: np.dtype) -> None:
+    if dtype.kind not in "biuf":
+        raise TypeError(f"a layer needs real numbers, got dtype {dtype}")
+
+
+class Cast(Function):
+    """x.astype(dtype);  dx = g cast back to x's dtype."""
+
+    symbol = "cast"
+
+    @staticmethod
+    def forward(ctx, x, *, dtype):
+        ctx.dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.dtype) if isinstance(g, np.ndarray) else Cast.apply(g, dtype=ctx.dtype)
 
 
 # -------------------------------------------------- pointwise losses, fused
@@ -47,10 +174,11 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 class PointwiseLoss(Function):
     """A loss l(x, y) per element, then reduced; one node.
 
-    Subclasses give ``pointwise`` (NumPy, forward only) and ``derivative``
-    (dl/dx, written so it runs on arrays and on nodes), less a constant
-    ``scale`` that multiplies g instead of every element. Backward is
-    derivative * scale * g, with g spread over the elements by the reduction.
+    Subclasses give ``pointwise`` (NumPy, forward only), ``derivative``
+    (dl/dx) and ``target_derivative`` (dl/dy), written so they run on arrays
+    and on nodes, less a constant ``scale`` that multiplies g instead of every
+    element. Backward is derivative * scale * g, with g spread over the
+    elements by the reduction; dl/dy only when the target requires grad.
     """
 
     scale = 1.0
@@ -60,7 +188,11 @@ class PointwiseLoss(Function):
         raise NotImplementedError
 
     @staticmethod
-    def derivative(x: Any, y: np.ndarray, **options: Any) -> Any:
+    def derivative(x: Any, y: Any, **options: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def target_derivative(x: Any, y: Any, **options: Any) -> Any:
         raise NotImplementedError
 
     @classmethod
@@ -72,7 +204,11 @@ class PointwiseLoss(Function):
     @classmethod
     def backward(cls, ctx, g):
         x, y = ctx.saved_tensors
-        return cls.derivative(x, y, **ctx.options) * spread(g, ctx.reduction, ctx.count, cls.scale), None
+        g = spread(g, ctx.reduction, ctx.count, cls.scale)
+        dx = cls.derivative(x, y, **ctx.options) * g if ctx.needs_input_grad[0] else None
+        if not ctx.needs_input_grad[1]:
+            return dx, None
+        return dx, cls.target_derivative(x, y, **ctx.options) * g
 
 
 def reduce_array(losses: np.ndarray, reduction: str) -> np.ndarray:
@@ -91,7 +227,7 @@ def spread(g: Any, reduction: str, count: int, scale: float = 1.0) -> Any:
 
 
 class MSE(PointwiseLoss):
-    """(x - y)**2;  dx = 2 (x - y)."""
+    """(x - y)**2;  dx = 2 (x - y), dy = -2 (x - y)."""
 
     symbol = "mse_loss"
     scale = 2.0
@@ -105,9 +241,20 @@ class MSE(PointwiseLoss):
     def derivative(x, y):
         return x - y
 
+    @staticmethod
+    def target_derivative(x, y):
+        return y - x
+
+
+_BCE_EPSILON = float(np.float32(1e-12))  # as PyTorch: its gradient at p = 0 or 1 is exactly ours
+
 
 class BCE(PointwiseLoss):
-    """-(y log x + (1 - y) log(1 - x)), logs clamped at -100;  dx = (x - y) / (x (1 - x))."""
+    """-(y log x + (1 - y) log(1 - x)), logs clamped at -100.
+
+    dx = (x - y) / (x (1 - x)) (denominator at least PyTorch's EPSILON, a float32 1e-12),
+    dy = log(1 - x) - log x.
+    """
 
     symbol = "binary_cross_entropy"
 
@@ -120,11 +267,18 @@ class BCE(PointwiseLoss):
 
     @staticmethod
     def derivative(x, y):
-        return (x - y) / ((1 - x) * x).clip(min=1e-12)
+        return (x - y) / ((1 - x) * x).clip(min=_BCE_EPSILON)
+
+    @staticmethod
+    def target_derivative(x, y):
+        if isinstance(x, Node):
+            return (1 - x).log() - x.log()
+        with np.errstate(divide="ignore"):  # PyTorch's value at x = 0 or 1: +-inf
+            return np.log1p(-x) - np.log(x)
 
 
 class BCEWithLogits(PointwiseLoss):
-    """softplus(x) - x y = BCE(sigmoid(x), y), stable for any x;  dx = sigmoid(x) - y."""
+    """softplus(x) - x y = BCE(sigmoid(x), y), stable for any x;  dx = sigmoid(x) - y, dy = -x."""
 
     symbol = "bce_with_logits"
 
@@ -136,9 +290,13 @@ class BCEWithLogits(PointwiseLoss):
     def derivative(x, y):
         return (x.sigmoid() if isinstance(x, Node) else stable_sigmoid(x)) - y
 
+    @staticmethod
+    def target_derivative(x, y):
+        return -x
+
 
 class Hinge(PointwiseLoss):
-    """max(0, margin - y x) for y in {-1, +1} (the SVM loss);  dx = -y where margin > y x."""
+    """max(0, margin - y x) for y in {-1, +1} (the SVM loss);  dx = -y, dy = -x where margin > y x."""
 
     symbol = "hinge_loss"
 
@@ -148,7 +306,20 @@ class Hinge(PointwiseLoss):
 
     @staticmethod
     def derivative(x, y, margin=1.0):
-        return -y * (margin - y * x > 0)
+        return -y * _active(x, y, margin)
+
+    @staticmethod
+    def target_derivative(x, y, margin=1.0):
+        return -x * _active(x, y, margin)
+
+
+def _active(x: Any, y: Any, margin: float) -> np.ndarray:
+    """Where the hinge is on (margin > y x), as a constant mask of x's dtype."""
+    return (margin - _raw(y) * _raw(x) > 0).astype(_raw(x).dtype)
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Node) else x
 
 
 # ---------------------------------------------------------- cross entropy
@@ -184,55 +355,58 @@ class CrossEntropy(Function):
 # ------------------------------------------------------------------- losses
 
 
-def mse_loss(input: Tensor | ScalarInput, target: Any, reduction: str = "mean") -> Tensor | Value:
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor | Value:
     """Mean squared error: mean((input - target)**2) (or its sum, or per element)."""
     if _is_scalar_input(input):
         return _scalar_loss(input, target, lambda x, y: (x - y) ** 2, reduction)
-    return MSE.apply(input, _float_target(input, target, "mse_loss"), reduction=check_reduction(reduction))
+    x = _tensor(input)
+    return MSE.apply(x, _float_target(x, target, "mse_loss"), reduction=check_reduction(reduction))
 
 
-def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """-(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]; logs clamped at -100."""
-    y = _float_target(input, target, "binary_cross_entropy")
-    data = input.data
-    if data.size and (data.min() < 0 or data.max() > 1):
+    x = _tensor(input)
+    y = _float_target(x, target, "binary_cross_entropy")
+    data = x.data
+    if data.size and not (data.min() >= 0 and data.max() <= 1):  # NaN fails too
         raise ValueError(
             "binary_cross_entropy expects probabilities in [0, 1]; apply sigmoid first, "
             "or use binary_cross_entropy_with_logits on the raw scores"
         )
-    return BCE.apply(input, y, reduction=check_reduction(reduction))
+    return BCE.apply(x, y, reduction=check_reduction(reduction))
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """BCE of sigmoid(input), computed as softplus(x) - x y: no inf or nan for any logit."""
-    y = _float_target(input, target, "binary_cross_entropy_with_logits")
-    return BCEWithLogits.apply(input, y, reduction=check_reduction(reduction))
+    x = _tensor(input)
+    y = _float_target(x, target, "binary_cross_entropy_with_logits")
+    return BCEWithLogits.apply(x, y, reduction=check_reduction(reduction))
 
 
-def hinge_loss(
-    input: Tensor | ScalarInput, target: Any, margin: float = 1.0, reduction: str = "mean"
-) -> Tensor | Value:
+def hinge_loss(input: Any, target: Any, margin: float = 1.0, reduction: str = "mean") -> Tensor | Value:
     """The SVM max-margin loss max(0, margin - y x) for labels y in {-1, +1}."""
-    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
+    labels = np.asarray(_raw(target))
     if labels.size and not np.isin(labels, (-1, 1)).all():
         raise ValueError("hinge_loss expects targets -1 or +1; convert 0/1 labels with 2 * y - 1")
     if _is_scalar_input(input):
-        return _scalar_loss(input, target, lambda x, y: (margin - y * x).relu(), reduction)
-    y = _float_target(input, labels, "hinge_loss")
-    return Hinge.apply(input, y, reduction=check_reduction(reduction), margin=margin)
+        return _scalar_loss(input, labels, lambda x, y: (margin - y * x).relu(), reduction)
+    x = _tensor(input)
+    y = _float_target(x, target, "hinge_loss")
+    return Hinge.apply(x, y, reduction=check_reduction(reduction), margin=margin)
 
 
-def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """-log softmax(input)[target] for logits (N, C) and class indices (N,), in one stable node."""
-    labels = _class_target(input, target, "cross_entropy")
-    return CrossEntropy.apply(input, labels, reduction=check_reduction(reduction))
+    x = _tensor(input)
+    labels = _class_target(x, target, "cross_entropy")
+    return CrossEntropy.apply(x, labels, reduction=check_reduction(reduction))
 
 
-def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def nll_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """-input[target] per row, for log-probabilities (N, C) (e.g. from log_softmax)."""
-    labels = _class_target(input, target, "nll_loss")
-    picked = input[np.arange(len(labels)), labels]
-    losses = -picked
+    x = _tensor(input)
+    labels = _class_target(x, target, "nll_loss")
+    losses = -x[np.arange(len(labels)), labels]
     reduction = check_reduction(reduction)
     if reduction == "none":
         return losses
@@ -248,11 +422,17 @@ def check_reduction(reduction: str) -> str:
     return reduction
 
 
-def _float_target(input: Tensor, target: Any, who: str) -> np.ndarray:
-    """The target as an array of the input's dtype and shape (no silent broadcasting)."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__}")
-    y = np.asarray(target.data if isinstance(target, Tensor) else target, dtype=input.dtype)
+def _float_target(input: Tensor, target: Any, who: str) -> Any:
+    """The target in the input's dtype and shape (no silent broadcasting).
+
+    An array (or list, or a Tensor without grad) becomes an array; a Tensor
+    that requires grad stays in the graph (cast if its dtype differs), so
+    it gets its gradient.
+    """
+    if isinstance(target, Tensor) and target.requires_grad:
+        y = target if target.data.dtype == input.data.dtype else Cast.apply(target, dtype=input.data.dtype)
+    else:
+        y = np.asarray(_raw(target), dtype=input.data.dtype)
     if y.shape != input.shape:
         raise ValueError(
             f"{who}: target shape {y.shape} does not match input shape {input.shape}; "
@@ -263,10 +443,9 @@ def _float_target(input: Tensor, target: Any, who: str) -> np.ndarray:
 
 def _class_target(input: Tensor, target: Any, who: str) -> np.ndarray:
     """Class indices (N,) of integer dtype, each in [0, C), for input (N, C)."""
-    if not isinstance(input, Tensor) or input.ndim != 2:
-        shape = getattr(input, "shape", type(input).__name__)
-        raise ValueError(f"{who}: input must be a 2-D Tensor (batch, classes), got {shape}")
-    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if input.ndim != 2:
+        raise ValueError(f"{who}: input must be 2-D (batch, classes), got shape {input.shape}")
+    labels = np.asarray(_raw(target))
     if labels.dtype.kind not in "iu":
         raise TypeError(
             f"{who}: target must hold integer class indices, got dtype {labels.dtype} "

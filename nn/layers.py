@@ -3,7 +3,8 @@
 Shapes, names and defaults follow PyTorch: ``Linear`` holds ``weight``
 (out, in) and ``bias`` (out,), initialised U(-1/sqrt(in), 1/sqrt(in)) from the
 generator ``nn.manual_seed`` seeds, and runs as the engine's fused
-``Linear`` op (one graph node per layer).
+``Linear`` op (one graph node per layer). Every layer takes Tensors, arrays
+or lists; the activations are those of ``nn.functional``.
 """
 from __future__ import annotations
 
@@ -16,11 +17,19 @@ import numpy as np
 from autograd import Tensor
 from autograd.functions import Linear as LinearOp
 
+from . import functional as F
 from .module import Module, Parameter, generator
 
 
 class Linear(Module):
-    """y = x @ W.T + b, with W of shape (out_features, in_features)."""
+    """y = x @ W.T + b, with W of shape (out_features, in_features).
+
+    The dtype rule (Keras's autocast): the output has the layer's dtype
+    (``dtype``, float32 by default) whatever the input's. Arrays, lists and
+    Tensors of another dtype are cast to it on the way in; the gradient of
+    such a Tensor comes back in the Tensor's own dtype. ``model.double()``
+    changes the layer's dtype.
+    """
 
     def __init__(
         self, in_features: int, out_features: int, bias: bool = True, dtype: Any = np.float32
@@ -33,8 +42,8 @@ class Linear(Module):
 
     def forward(self, x: Any) -> Tensor:
         weight, bias = self.weight, self.bias
-        if not isinstance(x, Tensor):
-            x = np.asarray(x, dtype=weight.dtype)  # raw data takes the layer's dtype
+        if type(x) is not Tensor or x.data.dtype is not weight.data.dtype:
+            x = F.autocast(x, weight.data.dtype)
         try:
             return LinearOp.apply(x, weight) if bias is None else LinearOp.apply(x, weight, bias)
         except (ValueError, IndexError) as error:  # checked only on failure: a test costs every call
@@ -114,8 +123,8 @@ class ModuleList(Module):
 class ReLU(Module):
     """max(x, 0)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+    def forward(self, x: Any) -> Any:
+        return F.relu(x)
 
 
 class LeakyReLU(Module):
@@ -125,8 +134,8 @@ class LeakyReLU(Module):
         super().__init__()
         self.negative_slope = negative_slope
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.leaky_relu(self.negative_slope)
+    def forward(self, x: Any) -> Any:
+        return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -135,15 +144,15 @@ class LeakyReLU(Module):
 class Tanh(Module):
     """tanh x."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.tanh()
+    def forward(self, x: Any) -> Any:
+        return F.tanh(x)
 
 
 class Sigmoid(Module):
     """1 / (1 + e**-x)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.sigmoid()
+    def forward(self, x: Any) -> Any:
+        return F.sigmoid(x)
 
 
 class Softmax(Module):
@@ -153,8 +162,8 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.softmax(axis=self.dim)
+    def forward(self, x: Any) -> Tensor:
+        return F.softmax(x, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -164,6 +173,7 @@ class Dropout(Module):
     """In training, zero each element with probability p and scale the rest by 1/(1-p).
 
     In eval mode it is the identity, so expected activations match in both.
+    The masks come from the generator ``nn.manual_seed`` seeds.
     """
 
     def __init__(self, p: float = 0.5) -> None:
@@ -172,11 +182,8 @@ class Dropout(Module):
             raise ValueError(f"Dropout probability must be in [0, 1), got {p}")
         self.p = p
 
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.p == 0:
-            return x
-        keep = generator().random(x.shape) >= self.p
-        return x * (keep * (1 / (1 - self.p))).astype(x.dtype)
+    def forward(self, x: Any) -> Tensor:
+        return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -189,8 +196,8 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.flatten(self.start_dim, self.end_dim)
+    def forward(self, x: Any) -> Tensor:
+        return F._tensor(x).flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

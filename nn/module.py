@@ -8,8 +8,12 @@ torch model. ``save``/``load`` store a state dict as ``.npz`` (no pickle).
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import os
-from collections.abc import Iterable, Iterator
+import secrets
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,13 +24,17 @@ _generator = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the generator behind weight init, Dropout masks and nn.scalar weights."""
+    """Seed the one generator behind all of nn's randomness, so a run repeats bit for bit.
+
+    Weight init, Dropout masks, ``nn.scalar`` weights and the shuffling of a
+    ``DataLoader`` made without ``seed`` (``nn.fit``'s included) all draw from it.
+    """
     global _generator
     _generator = np.random.default_rng(seed)
 
 
 def generator() -> np.random.Generator:
-    """The generator ``manual_seed`` set (layers draw their random numbers here)."""
+    """The generator ``manual_seed`` set: draw every random number of nn from it, at the time of use."""
     return _generator
 
 
@@ -66,14 +74,19 @@ class LoadResult(NamedTuple):
 class Module:
     """Base class of layers and networks: subclass it and write ``forward``.
 
-    Assigning a Parameter, a Value, a Module, or a list of them, as an
-    attribute registers it under the attribute's name; list items get the
-    names ``name.0``, ``name.1``, ... (so micrograd-style ``self.w = [Value(..)
-    for ...]`` works). Calling ``super().__init__()`` is good manners but not
-    required.
+    Assigning a Parameter, a Value or a Module as an attribute registers it
+    under the attribute's name. A list, tuple or dict attribute is registered
+    too, and read live: the Modules and parameters it holds at any time (also
+    those appended later, or nested in inner lists) count, named ``name.0``,
+    ``name.1``, ... or ``name.key`` (so micrograd-style ``self.w = [Value(..)
+    for ...]`` and ``self.layers = []; self.layers.append(Linear(..))`` both
+    train and save). Calling ``super().__init__()`` is good manners but not
+    required. ``module(x)`` runs the hooks, if any, around ``forward``, found
+    on the instance and by the class's MRO at call time.
     """
 
     training = True
+    _hooks: _HookTable | None = None  # an instance gets its own table at its first hook
 
     def __init__(self) -> None:
         self.__dict__.setdefault("_parameters", {})
@@ -83,14 +96,37 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+    @property
+    def __call__(self) -> Callable[..., Any]:
+        """``module(x)``: the ``forward`` this instance sees now, wrapped in its hooks if it has any.
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """A subclass's ``forward`` becomes its ``__call__``: ``module(x)`` costs one call, not two."""
-        super().__init_subclass__(**kwargs)
-        if "forward" in vars(cls) and "__call__" not in vars(cls):
-            cls.__call__ = cls.forward
+        A property, so the call itself goes straight to ``forward`` (no
+        ``*args`` repacking: ``module(x)`` is on every training step's hot
+        path), while the forward found is the instance's own or the one its
+        class's MRO gives at call time, patched or not.
+        """
+        if self._hooks is None:
+            return self.forward
+        return functools.partial(self._hooks.call, self)
+
+    # ----------------------------------------------------------------- hooks
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Run ``hook(module, args)`` before each forward; a non-None result replaces ``args``.
+
+        A result that is not a tuple becomes the single argument. Returns a
+        handle whose ``remove()`` unregisters the hook.
+        """
+        return self._hook_table().add(self._hooks.pre, hook)
+
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Run ``hook(module, args, output)`` after each forward; a non-None result replaces the output."""
+        return self._hook_table().add(self._hooks.post, hook)
+
+    def _hook_table(self) -> _HookTable:
+        if "_hooks" not in self.__dict__:
+            object.__setattr__(self, "_hooks", _HookTable())
+        return self._hooks
 
     # ------------------------------------------------------------ registration
 
@@ -99,9 +135,11 @@ class Module:
         modules = self.__dict__.setdefault("_modules", {})
         params.pop(name, None)
         modules.pop(name, None)
-        if _all_are(value, is_parameter):
+        if isinstance(value, _CONTAINERS):  # read live: items added later count too
+            params[name] = modules[name] = value
+        elif is_parameter(value):
             params[name] = value
-        elif _all_are(value, lambda x: isinstance(x, Module)):
+        elif isinstance(value, Module):
             modules[name] = value
         object.__setattr__(self, name, value)
 
@@ -128,19 +166,25 @@ class Module:
     # ------------------------------------------------------------- traversal
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        """Direct sub-modules with their names (list items as ``name.i``)."""
+        """Direct sub-modules with their names (container items as ``name.i`` or ``name.key``)."""
         for name, item in self._modules.items():
-            yield from _expand(name, item)
+            for local, x in _expand(name, item):
+                if isinstance(x, Module):
+                    yield local, x
 
     def children(self) -> Iterator[Module]:
         for _, module in self.named_children():
             yield module
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """This module and every module below it, depth first, with dotted names."""
+    def named_modules(self, prefix: str = "", memo: set[int] | None = None) -> Iterator[tuple[str, Module]]:
+        """This module and every module below it, depth first, with dotted names; each module once."""
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
         yield prefix, self
         for name, child in self.named_children():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
 
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
@@ -152,7 +196,7 @@ class Module:
         for prefix, module in self.named_modules():
             for name, item in module._parameters.items():
                 for local, p in _expand(name, item):
-                    if id(p) not in seen:
+                    if is_parameter(p) and id(p) not in seen:
                         seen.add(id(p))
                         yield (f"{prefix}.{local}" if prefix else local), p
 
@@ -178,6 +222,30 @@ class Module:
         """Evaluation mode (Dropout off); the same as ``train(False)``."""
         return self.train(False)
 
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn`` on every sub-module, then on this one (PyTorch's order); returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def float(self) -> Module:
+        """Cast every Tensor parameter (and its gradient) to float32 in place; returns self."""
+        return self._cast(np.float32)
+
+    def double(self) -> Module:
+        """Cast every Tensor parameter (and its gradient) to float64 in place; returns self."""
+        return self._cast(np.float64)
+
+    def _cast(self, dtype: Any) -> Module:
+        for p in self.parameters():
+            if isinstance(p, Tensor) and p.data.dtype != dtype:
+                p.data = p.data.astype(dtype)
+                if p.grad is not None:
+                    p.grad = np.asarray(_raw(p.grad), dtype=dtype)
+                p._bump_version()
+        return self
+
     # ------------------------------------------------------------ state dicts
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -187,27 +255,24 @@ class Module:
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> LoadResult:
         """Copy ``state`` into the parameters, all or nothing.
 
-        Raises ``ValueError`` listing missing and unexpected keys (when
-        ``strict``) and every shape mismatch (always), before changing anything.
+        Every entry is checked before any parameter changes: a ``ValueError``
+        lists the missing and unexpected keys (when ``strict``), every shape
+        mismatch and every value that does not cast to its parameter's dtype
+        (NumPy's ``same_kind`` rule: float64 into float32 yes, complex or text no).
         """
         own = dict(self.named_parameters())
+        arrays = {k: _as_state_array(v) for k, v in state.items() if k in own}
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
-        mismatched = [
-            f"{k}: checkpoint shape {np.shape(state[k])}, model shape {np.shape(own[k].data)}"
-            for k in own
-            if k in state and np.shape(state[k]) != np.shape(own[k].data)
-        ]
-        problems = list(mismatched)
+        problems = [problem for k, array in arrays.items() if (problem := _mismatch(k, array, own[k]))]
         if strict and missing:
             problems.append(f"missing key(s): {missing}")
         if strict and unexpected:
             problems.append(f"unexpected key(s): {unexpected}")
         if problems:
             raise ValueError(f"load_state_dict for {type(self).__name__} failed:\n  " + "\n  ".join(problems))
-        for name, p in own.items():
-            if name in state:
-                _assign(p, state[name])
+        for name, array in arrays.items():
+            _assign(own[name], array)
         return LoadResult(missing, unexpected)
 
     # ------------------------------------------------------------------ repr
@@ -224,28 +289,96 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _all_are(value: Any, test: Any) -> bool:
-    """True for an item passing ``test`` or a non-empty list/tuple of such items."""
-    if isinstance(value, (list, tuple)):
-        return bool(value) and all(test(x) for x in value)
-    return test(value)
+_CONTAINERS = (list, tuple, dict)
+
+
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``remove()`` unregisters the hook (also as ``with``)."""
+
+    _ids = itertools.count()  # next() on it is atomic: handles made in two threads never share an id
+
+    def __init__(self, table: dict[int, Callable[..., Any]]) -> None:
+        self.table, self.id = table, next(RemovableHandle._ids)
+
+    def remove(self) -> None:
+        self.table.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+class _HookTable:
+    """A module's forward pre-hooks and hooks, in registration order, and the call that runs them."""
+
+    def __init__(self) -> None:
+        self.pre: dict[int, Callable[..., Any]] = {}
+        self.post: dict[int, Callable[..., Any]] = {}
+
+    def add(self, table: dict[int, Callable[..., Any]], hook: Callable[..., Any]) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"a forward hook must be callable, got {type(hook).__name__}")
+        handle = RemovableHandle(table)
+        table[handle.id] = hook
+        return handle
+
+    def call(self, module: Module, *args: Any, **kwargs: Any) -> Any:
+        for hook in list(self.pre.values()):
+            result = hook(module, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = module.forward(*args, **kwargs)
+        for hook in list(self.post.values()):
+            result = hook(module, args, output)
+            if result is not None:
+                output = result
+        return output
 
 
 def _expand(name: str, item: Any) -> Iterator[tuple[str, Any]]:
-    """A registered item, or each element of a registered list as ``name.i``."""
-    if isinstance(item, (list, tuple)):
+    """A registered item, or each element of a registered container (nested ones too) as ``name.i``."""
+    if isinstance(item, dict):
+        for key, x in item.items():
+            yield from _expand(f"{name}.{key}", x)
+    elif isinstance(item, (list, tuple)):
         for i, x in enumerate(item):
-            yield f"{name}.{i}", x
+            yield from _expand(f"{name}.{i}", x)
     else:
         yield name, item
 
 
-def _assign(p: Param, data: Any) -> None:
-    """Overwrite a parameter's numbers in place, keeping its dtype."""
+def _raw(x: Any) -> Any:
+    """The array inside a Tensor (a gradient is one after ``create_graph=True``), else ``x``."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _as_state_array(value: Any) -> np.ndarray:
+    """A state-dict entry as an ndarray (from an array, a number, a Tensor or a torch tensor)."""
+    value = _raw(value)
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _mismatch(name: str, array: np.ndarray, p: Param) -> str:
+    """Why ``array`` cannot be loaded into ``p``, or "" when it can."""
+    target = np.asarray(p.data)
+    if array.shape != target.shape:
+        return f"{name}: checkpoint shape {array.shape}, model shape {target.shape}"
+    if array.dtype.kind not in "biuf" or not np.can_cast(array.dtype, target.dtype, "same_kind"):
+        return f"{name}: checkpoint dtype {array.dtype} does not cast to the parameter's {target.dtype}"
+    return ""
+
+
+def _assign(p: Param, array: np.ndarray) -> None:
+    """Overwrite a parameter's numbers in place, keeping its dtype (checked by ``_mismatch``)."""
     if isinstance(p, Value):
-        p.data = float(np.asarray(data)) * 1.0
+        p.data = float(array)
     else:
-        np.copyto(p.data, np.asarray(data), casting="same_kind")
+        np.copyto(p.data, array, casting="same_kind")
+        p._bump_version()
 
 
 def _indent(text: str) -> str:
@@ -276,14 +409,54 @@ def _same_list(first: str, last: str) -> bool:
 
 
 def save(model: Module, path: str | os.PathLike) -> None:
-    """Write ``model.state_dict()`` to ``path`` as an ``.npz`` archive (exactly that path)."""
-    with open(path, "wb") as f:
-        np.savez(f, **model.state_dict())
+    """Write ``model.state_dict()`` to ``path`` as an ``.npz`` archive (exactly that path), atomically.
+
+    The archive is written to a temporary file in the same folder, flushed to
+    disk, then renamed over ``path``: an interrupted save leaves the previous
+    file whole. Any parameter name works (``file``, ``allow_pickle`` too).
+    """
+    state = model.state_dict()
+    path = os.path.abspath(path)
+    temp = f"{path}.{secrets.token_hex(4)}.tmp"  # same folder: os.replace is then a rename
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_npz(f, state)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+def _write_npz(f: Any, arrays: dict[str, np.ndarray]) -> None:
+    """The ``.npz`` format ``np.load`` reads: a zip of ``name.npy`` files (no keyword collisions)."""
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(name + ".npy", "w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.asanyarray(array), allow_pickle=False)
 
 
 def load(model: Module, path: str | os.PathLike, strict: bool = True) -> Module:
-    """Load parameters saved by ``save`` into ``model`` (no pickle); returns the model."""
-    with np.load(path, allow_pickle=False) as archive:
-        state = {name: archive[name] for name in archive.files}
-    model.load_state_dict(state, strict=strict)
+    """Load parameters saved by ``save`` into ``model`` (no pickle), all or nothing; returns the model."""
+    model.load_state_dict(_read_npz(os.fspath(path)), strict=strict)
     return model
+
+
+def _read_npz(path: str) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file, or a ValueError saying why it is not a checkpoint."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if isinstance(archive, np.lib.npyio.NpzFile):
+            with archive:
+                return {name: archive[name] for name in archive.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        reason = f"nn.load: {path!r} is not an .npz checkpoint written by nn.save ({error})"
+        raise ValueError(reason) from None
+    raise ValueError(
+        f"nn.load: {path!r} holds a single array (.npy), not a checkpoint; "
+        "nn.save writes the state dict as .npz"
+    )

@@ -94,3 +94,64 @@ def test_train_test_split_partitions_the_rows():
     assert len(X_test) == 3 and len(X_train) == 7
     assert sorted(np.concatenate([y_train, y_test])) == list(Y)
     np.testing.assert_array_equal(X_test[:, 0], 2 * y_test)
+
+
+# ------------------------------------------------------------ issue 11 / 13
+
+
+@pytest.mark.parametrize("size, error", [(0, ValueError), (-2, ValueError), (True, TypeError),
+                                         (False, TypeError), (2.5, TypeError), ("4", TypeError)])
+def test_batch_sizes_that_are_not_positive_integers_are_refused(size, error):
+    with pytest.raises(error, match="batch_size must be"):
+        DataLoader(X, Y, batch_size=size)
+
+
+def test_numpy_integer_batch_size_is_accepted():
+    assert len(DataLoader(X, Y, batch_size=np.int64(5))) == 2
+
+
+def test_a_list_of_xy_pairs_is_a_dataset():
+    pairs = [(X[i], Y[i]) for i in range(len(X))]
+    expected = DataLoader(X, Y, batch_size=4)
+    for (xb, yb), (xe, ye) in zip(DataLoader(pairs, batch_size=4), expected, strict=True):
+        np.testing.assert_array_equal(xb, xe)
+        np.testing.assert_array_equal(yb, ye)
+    with pytest.raises(ValueError, match="differ in shape"):
+        DataLoader([(np.zeros(2), 0), (np.zeros(3), 1)])
+
+
+def test_lists_of_rows_stay_features():
+    assert [xb.shape for xb in DataLoader([[0, 1], [1, 0], [1, 1]], batch_size=2)] == [(2, 2), (1, 2)]
+
+
+def test_shuffling_without_a_seed_follows_manual_seed():
+    def epochs():
+        loader = DataLoader(X, Y, batch_size=3, shuffle=True)
+        return [np.concatenate([yb for _, yb in loader]) for _ in range(2)]
+
+    nn.manual_seed(7)
+    first = epochs()
+    nn.manual_seed(7)
+    second = epochs()
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], first[1])  # still a new order each epoch
+
+
+def test_manual_seed_makes_a_whole_training_run_bit_identical():
+    X_moons = np.random.default_rng(0).standard_normal((40, 2)).astype(np.float32)
+    y_moons = (X_moons[:, :1] * X_moons[:, 1:] > 0).astype(np.float32)
+
+    def run():
+        nn.manual_seed(123)
+        model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 1))
+        opt = nn.optim.Adam(model.parameters(), lr=0.05)
+        for _ in range(3):
+            for xb, yb in DataLoader(X_moons, y_moons, batch_size=8, shuffle=True):
+                opt.zero_grad()
+                nn.functional.binary_cross_entropy_with_logits(model(xb), yb).backward()
+                opt.step()
+        return [p.data.copy() for p in model.parameters()]
+
+    for a, b in zip(run(), run(), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -142,7 +142,7 @@ def test_class_targets_are_validated(loss):
         loss(x, np.full(N, -1))
     with pytest.raises(ValueError, match=rf"target must have shape \({N},\)"):
         loss(x, classes.reshape(-1, 1))
-    with pytest.raises(ValueError, match="input must be a 2-D Tensor"):
+    with pytest.raises(ValueError, match=r"input must be 2-D \(batch, classes\)"):
         loss(Tensor(logits[0]), classes[:1])
 
 
@@ -225,3 +225,96 @@ def test_losses_and_gradients_match_torch(name):
     their_loss.backward()
     assert our_loss.item() == pytest.approx(their_loss.item(), rel=1e-12)
     np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-10)
+
+
+# ---------------------------------------------- arrays, dim=, names (issue 13)
+
+
+def test_every_function_takes_arrays_and_lists_like_linear():
+    x = [[-1.0, 0.5], [2.0, -3.0]]
+    for function in (F.relu, F.sigmoid, F.tanh, F.leaky_relu, F.softplus, F.softmax, F.log_softmax):
+        out = function(np.array(x))
+        assert isinstance(out, Tensor)
+        np.testing.assert_allclose(function(x).data, function(Tensor(np.array(x, np.float32))).data)
+    assert isinstance(F.dropout(np.ones((2, 2))), Tensor)
+    assert F.cross_entropy(np.array([[1.0, 2.0], [0.5, 0.0]]), np.array([1, 0])).shape == ()
+    assert F.nll_loss([[-0.1, -2.0]], [0]).item() == pytest.approx(0.1)
+    assert F.mse_loss(np.array([1.0, 2.0]), [1.0, 4.0]).item() == pytest.approx(2.0)
+
+
+def test_activation_functions_match_their_formulas():
+    x = np.array([-2.0, -0.5, 0.0, 1.5])
+    np.testing.assert_allclose(F.relu(x).data, np.maximum(x, 0))
+    np.testing.assert_allclose(F.sigmoid(x).data, 1 / (1 + np.exp(-x)))
+    np.testing.assert_allclose(F.tanh(x).data, np.tanh(x))
+    np.testing.assert_allclose(F.leaky_relu(x, 0.2).data, np.where(x > 0, x, 0.2 * x))
+    np.testing.assert_allclose(F.softplus(x).data, np.log1p(np.exp(x)))
+    np.testing.assert_allclose(F.softplus(x, beta=2.0).data, np.log1p(np.exp(2 * x)) / 2)
+    assert F.relu(Value(-1.0)).data == 0.0  # scalars run their own method
+
+
+def test_softmax_takes_dim_or_axis_and_refuses_two_different_ones():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    by_dim, by_axis = F.softmax(x, dim=0).data, F.softmax(x, axis=0).data
+    np.testing.assert_array_equal(by_dim, by_axis)
+    np.testing.assert_allclose(by_dim.sum(axis=0), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(F.log_softmax(x, axis=-1).data, F.log_softmax(x).data)
+    np.testing.assert_array_equal(F.softmax(x, 0, axis=0).data, by_dim)
+    with pytest.raises(TypeError, match="got dim=0 and axis=1"):
+        F.softmax(x, dim=0, axis=1)
+
+
+def test_dropout_function_follows_the_seed_and_training_flag():
+    x = np.ones((50, 50))
+    nn.manual_seed(5)
+    first = F.dropout(x, 0.3).data
+    nn.manual_seed(5)
+    np.testing.assert_array_equal(F.dropout(x, 0.3).data, first)
+    assert set(np.unique(first)) == {0.0, 1 / 0.7}
+    np.testing.assert_array_equal(F.dropout(x, 0.3, training=False).data, x)
+    np.testing.assert_array_equal(F.dropout(x, 1.0).data, 0 * x)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        F.dropout(x, 1.5)
+
+
+def test_public_namespaces_hold_no_internals():
+    assert sorted(dir(F)) == sorted(F.__all__)
+    assert not {"np", "Any", "Sequence", "Node", "spread"} & set(dir(F))
+    for name in F.__all__:
+        assert callable(getattr(F, name))
+
+
+# ------------------------------------------------ targets that require grad
+
+
+@pytest.mark.parametrize("name", ["mse", "bce", "bce_with_logits", "hinge"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_a_target_that_requires_grad_gets_its_gradient(name, reduction):
+    loss, x0, y0, _ = CASES[name]
+    x = Tensor(x0, requires_grad=True)
+    if name == "hinge":  # labels are +-1 only: check dl/dy = -x where the hinge is on
+        y = Tensor(y0, requires_grad=True)
+        out = loss(x, y, reduction=reduction)
+        (out if reduction != "none" else out.sum()).backward()
+        count = x.size if reduction == "mean" else 1
+        np.testing.assert_allclose(y.grad, -x0 * (1 - y0 * x0 > 0) / count)
+        return
+    y = Tensor(np.clip(y0, 0.2, 0.7), requires_grad=True)  # soft labels: every y is a smooth point
+    gradcheck(lambda x, y: loss(x, y, reduction=reduction), x, y)
+
+
+def test_a_float64_target_gets_a_float64_gradient_from_a_float32_loss():
+    x = Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    y = Tensor(np.array([0.0, 5.0]), requires_grad=True)
+    out = F.mse_loss(x, y)
+    assert out.dtype == np.float32
+    out.backward()
+    assert x.grad.dtype == np.float32 and y.grad.dtype == np.float64
+    np.testing.assert_allclose(y.grad, [-1.0, 3.0])
+
+
+def test_a_target_without_grad_stays_a_constant():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = Tensor(np.array([0.0, 5.0]))
+    F.mse_loss(x, y).backward()
+    assert y.grad is None

@@ -171,3 +171,53 @@ def test_scalar_layer_returns_a_list_for_several_outputs():
 def test_scalar_weights_start_in_minus_one_to_one_and_biases_at_zero():
     neuron = nn.scalar.Neuron(100)
     assert all(-1 <= w.data <= 1 for w in neuron.w) and neuron.b.data == 0
+
+
+# ------------------------------------------------ what layers accept (issue 13)
+
+
+@pytest.mark.parametrize(
+    "layer", [nn.ReLU(), nn.LeakyReLU(0.1), nn.Tanh(), nn.Sigmoid(), nn.Softmax(dim=1), nn.Dropout(0.5),
+              nn.Flatten(), nn.Linear(2, 3), nn.MLP(2, [3, 1])],
+    ids=lambda layer: type(layer).__name__,
+)
+def test_every_layer_takes_arrays_and_lists_and_returns_a_tensor(layer):
+    x = [[-1.0, 0.5], [2.0, -3.0]]
+    has_dtype = bool(layer.parameters())  # weights fix the output dtype; else the input's is kept
+    for given, dtype in ((x, np.float32), (np.array(x), np.float64), (Tensor(x), np.float32)):
+        out = layer(given)
+        assert isinstance(out, Tensor) and out.dtype == (np.float32 if has_dtype else dtype)
+
+
+def test_dropout_masks_repeat_under_manual_seed():
+    layer, x = nn.Dropout(0.5), np.ones((20, 20), dtype=np.float32)
+    nn.manual_seed(11)
+    first = layer(x).data
+    nn.manual_seed(11)
+    np.testing.assert_array_equal(layer(x).data, first)
+
+
+# ------------------------------------------------------ the dtype rule (issue 11)
+
+
+def test_linear_output_has_the_layer_dtype_for_any_input():
+    layer = nn.Linear(2, 1)
+    for x in ([[1, 2]], np.array([[1, 2]]), np.array([[1.0, 2.0]]), np.array([[1, 2]], np.float16),
+              Tensor(np.array([[1.0, 2.0]]))):
+        assert layer(x).dtype == np.float32
+    assert nn.Linear(2, 1, dtype=np.float64)(np.array([[1, 2]], np.float32)).dtype == np.float64
+
+
+def test_a_tensor_input_of_another_dtype_gets_its_gradient_in_its_own_dtype():
+    layer = nn.Linear(3, 2)
+    x = Tensor(rng.standard_normal((4, 3)), requires_grad=True)  # float64
+    out = layer(x)
+    out.sum().backward()
+    assert out.dtype == np.float32 and x.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad, np.ones((4, 2)) @ layer.weight.data, rtol=1e-6)
+    assert layer.weight.grad.dtype == np.float32
+
+
+def test_linear_refuses_complex_input():
+    with pytest.raises(TypeError, match="real numbers, got dtype complex128"):
+        nn.Linear(2, 1)(np.ones((1, 2), dtype=complex))

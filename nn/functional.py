@@ -19,7 +19,7 @@ import numpy as np
 
 from autograd import Function, Tensor, Value
 from autograd.functions import Linear as LinearOp
-from autograd.functions import stable_sigmoid
+from autograd.functions import cast, stable_sigmoid
 from autograd.graph import Node
 
 from .module import generator
@@ -140,7 +140,7 @@ def autocast(x: Any, dtype: np.dtype) -> Any:
         if x.data.dtype is dtype or x.data.dtype == dtype:
             return x
         _check_real(x.data.dtype)
-        return Cast.apply(x, dtype=dtype) if x.requires_grad else Tensor(x.data.astype(dtype))
+        return cast(x, dtype) if x.requires_grad else Tensor(x.data.astype(dtype))
     array = np.asarray(x)
     if array.dtype is not dtype:
         _check_real(array.dtype)
@@ -151,21 +151,6 @@ def autocast(x: Any, dtype: np.dtype) -> Any:
 def _check_real(dtype: np.dtype) -> None:
     if dtype.kind not in "biuf":
         raise TypeError(f"a layer needs real numbers, got dtype {dtype}")
-
-
-class Cast(Function):
-    """x.astype(dtype);  dx = g cast back to x's dtype."""
-
-    symbol = "cast"
-
-    @staticmethod
-    def forward(ctx, x, *, dtype):
-        ctx.dtype = x.dtype
-        return x.astype(dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g.astype(ctx.dtype) if isinstance(g, np.ndarray) else Cast.apply(g, dtype=ctx.dtype)
 
 
 # -------------------------------------------------- pointwise losses, fused
@@ -430,7 +415,7 @@ def _float_target(input: Tensor, target: Any, who: str) -> Any:
     it gets its gradient.
     """
     if isinstance(target, Tensor) and target.requires_grad:
-        y = target if target.data.dtype == input.data.dtype else Cast.apply(target, dtype=input.data.dtype)
+        y = cast(target, input.data.dtype)
     else:
         y = np.asarray(_raw(target), dtype=input.data.dtype)
     if y.shape != input.shape:

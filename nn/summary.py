@@ -123,9 +123,8 @@ def owned_parameters(model: Module, shown: list[tuple[str, Module, int]]) -> lis
 def recording(modules: Sequence[Module]) -> Iterator[dict[int, Any]]:
     """Inside the block, each module's first output is kept in the dict (by ``id``).
 
-    With forward hooks (``register_forward_hook``) it registers one per module
-    and removes them after; without, it wraps the modules' classes' ``__call__``
-    for the block and puts the originals back, whatever happens.
+    A forward hook per module records it; the hooks (and the hook tables they
+    added to the instances) are removed after, whatever happens.
     """
     outputs: dict[int, Any] = {}
 
@@ -133,12 +132,9 @@ def recording(modules: Sequence[Module]) -> Iterator[dict[int, Any]]:
         outputs.setdefault(id(module), output)
 
     with ExitStack() as stack:
-        if all(hasattr(module, "register_forward_hook") for module in modules):
-            for module in modules:
-                stack.callback(forget_new_attributes, module, set(vars(module)))
-                stack.callback(module.register_forward_hook(keep).remove)
-        else:
-            wrap_calls(stack, modules, keep)
+        for module in modules:
+            stack.callback(forget_new_attributes, module, set(vars(module)))
+            stack.callback(module.register_forward_hook(keep).remove)
         yield outputs
 
 
@@ -146,28 +142,6 @@ def forget_new_attributes(module: Module, before: set[str]) -> None:
     """Drop what registering a hook added to the instance (a hook table), so it runs as before."""
     for name in set(vars(module)) - before:
         object.__delattr__(module, name)
-
-
-def wrap_calls(stack: ExitStack, modules: Sequence[Module], keep: Callable[..., None]) -> None:
-    """Route calls of the modules' classes through ``keep`` until ``stack`` closes (then restore)."""
-    wanted = {id(module) for module in modules}
-    classes = {type(module) for module in modules}
-    originals = {cls: cls.__call__ for cls in classes}  # all read before any is replaced
-
-    def wrapped(call: Callable[..., Any]) -> Callable[..., Any]:
-        def __call__(self: Module, *args: Any, **kwargs: Any) -> Any:
-            output = call(self, *args, **kwargs)
-            if id(self) in wanted:
-                keep(self, args, output)
-            return output
-        return __call__
-
-    for cls, call in originals.items():
-        if "__call__" in vars(cls):
-            stack.callback(setattr, cls, "__call__", vars(cls)["__call__"])
-        else:
-            stack.callback(delattr, cls, "__call__")
-        cls.__call__ = wrapped(call)
 
 
 def example(model: Module, input: Any) -> Any:

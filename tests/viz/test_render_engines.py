@@ -51,9 +51,9 @@ def without_dot(tmp_path, monkeypatch):
 
 
 def small_graph() -> Value:
+    """tanh(a b + a**2) after backward: records, ops, a constant exponent."""
     a, b = Value(2.0, label="a"), Value(-3.0, label="b")
-    out = (a * b + a).tanh()
-    out.label = "out"
+    out = (a * b + a**2).tanh()
     out.backward()
     return out
 

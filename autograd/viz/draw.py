@@ -12,6 +12,7 @@ import math
 import os
 import re
 import textwrap
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -108,7 +109,7 @@ def save(graph_or_root: graphviz.Digraph | Node, path: str | Path, **draw_option
     if not isinstance(graph, graphviz.Digraph):
         graph = draw_dot(graph_or_root, **draw_options)
     picture = pipe(graph, file_format)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
     try:
         partial.write_bytes(picture)
         os.replace(partial, path)

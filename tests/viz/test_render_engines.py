@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import graphviz
@@ -165,3 +166,11 @@ def test_a_python_without_dot_on_path_still_draws(tmp_path):
     if done.stdout.split()[0] == "dot":
         pytest.skip("this Python's own program folder holds a dot (conda's graphviz)")
     assert done.stdout.split() == ["graphviz-pure", "True"]
+
+
+def test_threads_saving_one_path_leave_one_whole_picture(without_dot, tmp_path):
+    graph, target = draw_dot(small_graph()), tmp_path / "graph.svg"
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: save(graph, target), range(4)))
+    assert ET.parse(target).getroot().tag.endswith("svg")
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["graph.svg"]

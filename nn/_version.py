@@ -15,7 +15,15 @@ CLASH = (
     "since both write into the same folder."
 )
 
+BROKEN = (
+    "chaingrad's `autograd` package in {where} has lost its __init__.py, as happens when "
+    "`pip uninstall autograd` removes HIPS autograd installed over it: reinstall chaingrad "
+    "(pip install --force-reinstall chaingrad)."
+)
+
+if getattr(autograd, "__file__", None) is None:
+    raise ImportError(BROKEN.format(where=", ".join(autograd.__path__)))
 if not hasattr(autograd, "Tensor") or not hasattr(autograd, "__version__"):
-    raise ImportError(CLASH.format(where=getattr(autograd, "__file__", None) or list(autograd.__path__)))
+    raise ImportError(CLASH.format(where=autograd.__file__))
 
 __version__: str = autograd.__version__

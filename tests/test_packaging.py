@@ -68,6 +68,18 @@ def test_import_nn_beside_a_foreign_autograd_names_the_clash_and_the_fix(foreign
     assert "HIPS autograd" in last and "environment of its own" in last and "pip uninstall autograd" in last
 
 
+def test_import_nn_with_autograd_left_without_its_init_says_to_reinstall(tmp_path):
+    """`pip uninstall autograd` after HIPS autograd overwrote chaingrad's files leaves this."""
+    (tmp_path / "site" / "autograd").mkdir(parents=True)
+    (tmp_path / "site" / "nn").symlink_to(Path(nn.__file__).parent, target_is_directory=True)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}  # -S: no site-packages, no other autograd
+    done = subprocess.run([sys.executable, "-S", "-c", "import nn"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError:") and "lost its __init__.py" in last
+    assert "pip install --force-reinstall chaingrad" in last
+
+
 def test_demos_beside_a_foreign_autograd_name_the_clash(foreign_autograd, tmp_path):
     done = python("from demos.__main__ import main; main(['--list'])", tmp_path, foreign_autograd)
     assert done.returncode != 0

@@ -41,7 +41,7 @@ def load(name: str) -> ModuleType:
             raise
         raise DemosExtraMissing(
             f"the demos need {missing.name}, which is not installed: from the repository root, "
-            f'run pip install -e ".[demos]" (or pip install "chaingrad[demos]")', name=missing.name
+            'run pip install -e ".[demos]" (or pip install "chaingrad[demos]")', name=missing.name
         ) from missing
 
 

@@ -3,6 +3,8 @@
 See ``autograd/README.md`` for the design: the node protocol, how an op is
 added, and how backward walks the graph.
 """
+__version__ = "0.2.0"  # the one place the version is written (pyproject reads it)
+
 from .gradcheck import GradcheckError, grad, gradcheck, numerical_grad, value_and_grad
 from .graph import Context, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import (

@@ -7,7 +7,6 @@ installed, else their ``.dot`` source with a note saying how to render it.
 """
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,19 +34,20 @@ def save_figure(fig: plt.Figure, path: Path) -> Path:
 
 
 def save_graph(graph_or_root: Any, path: Path, file_format: str = "svg", **draw_options: Any) -> Path:
-    """Write a graph picture: ``path.svg`` (or .png) if graphviz's ``dot`` exists, else ``path.dot``.
+    """Write a graph picture: ``path.svg`` (or .png) if ``dot`` or graphviz-pure exists, else ``path.dot``.
 
     ``graph_or_root`` is a ``graphviz.Digraph`` or a Value/Tensor to draw with
     ``draw_dot(root, **draw_options)``; ``path`` has no suffix.
     """
     from autograd.viz import draw_dot, save
+    from autograd.viz.render import find_program
 
     graph = graph_or_root if isinstance(graph_or_root, graphviz.Digraph) else draw_dot(
         graph_or_root, **draw_options)
-    if shutil.which("dot") is None:
+    if find_program() is None:
         written = path.with_suffix(".dot")
         written.write_text(graph.source)
-        print(f"  wrote {written} (graphviz's `dot` is not installed; render it with `dot -Tsvg`)")
+        print(f"  wrote {written} (`dot` is not installed, nor graphviz-pure: pip install graphviz-pure)")
         return written
     written = save(graph, path.with_suffix(f".{file_format}"))
     print(f"  wrote {written}")

@@ -8,11 +8,11 @@ holds exactly the gradients ``o.backward()`` then computes.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from autograd import Value
 from autograd.viz import backward_frames, explain, save_backward_html
+from autograd.viz.render import find_program
 from demos._common import save_graph
 
 
@@ -44,7 +44,7 @@ def run(output_dir: Path, quick: bool = False) -> dict:
     files = [save_graph(frame.draw(), folder / f"frame_{frame.index:03d}") for frame in frames]
     middle = frames[len(frames) // 2]
     files.append(save_graph(middle.draw(), output_dir / "backprop_step", file_format="png"))
-    if shutil.which("dot"):
+    if find_program():
         files.append(save_backward_html(o, output_dir / "backward_steps.html"))
         print(f"  wrote {files[-1]}: open it in a browser and move the slider")
     replayed = [frames[-1].grads[id(leaf)] for leaf in leaves]

@@ -4,6 +4,7 @@ PyTorch's names and shapes (``nn.Linear``, ``nn.optim.Adam``,
 ``nn.functional.cross_entropy``) on the ``autograd`` engine, a Keras-style
 ``nn.fit`` on top, and micrograd's scalar network in ``nn.scalar``.
 """
+from ._version import __version__ as __version__  # noqa: I001 (first: stops if `autograd` is not chaingrad's)
 from . import data, functional, optim, scalar, utils
 from .layers import (
     MLP,

@@ -9,8 +9,10 @@ backward frames reuse the same painter with their own gradients (``Overlay``).
 from __future__ import annotations
 
 import math
+import os
 import re
 import textwrap
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -35,6 +37,8 @@ from .core import (
     summary,
 )
 from .modules import REST, assign_modules, box_chain, plan_collapse
+from .render import Digraph, render
+from .render import GraphvizNotInstalled as GraphvizNotInstalled
 
 DEFAULT_MAX_NODES = 150  # dot lays out ~150 nodes in about a second; more is rarely readable
 MIN_MAX_NODES = 8
@@ -46,10 +50,6 @@ SCALE = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2
 VANISHING_STYLE = {"fillcolor": "#d9d9d9", "style": "filled,dashed", "color": "#636363"}
 EXPLODING_STYLE = {"fillcolor": "#e31a1c", "fontcolor": "white", "color": "#67000d", "penwidth": "3"}
 FOCUS, RECEIVER = "#d62728", "#ff7f0e"
-
-
-class GraphvizNotInstalled(RuntimeError):
-    """Rendering needs graphviz's ``dot`` program, which is not on PATH."""
 
 
 @dataclass
@@ -90,13 +90,16 @@ def draw_dot(
     if not isinstance(max_nodes, int) or max_nodes < MIN_MAX_NODES:
         raise ValueError(f"max_nodes must be an int >= {MIN_MAX_NODES}, got {max_nodes!r}")
     painter = Painter(root, rankdir, show_grad, params, color_by_grad, max_nodes)
-    return painter.paint(graphviz.Digraph(format=format))
+    return painter.paint(Digraph(format=format))
 
 
 def save(graph_or_root: graphviz.Digraph | Node, path: str | Path, **draw_options: Any) -> Path:
     """Write the picture to ``path`` in one call; the format is the suffix (svg, png, pdf).
 
     Given a Value or Tensor, draws it first with ``draw_options`` (``draw_dot``'s).
+    Renders with Graphviz's ``dot`` or, without it, graphviz-pure (no pdf: see
+    ``autograd/viz/render.py``). The file appears whole or not at all: the
+    picture goes to a temporary file in the same folder, then replaces ``path``.
     """
     path = Path(path)
     file_format = path.suffix.lstrip(".").lower()
@@ -105,21 +108,20 @@ def save(graph_or_root: graphviz.Digraph | Node, path: str | Path, **draw_option
     graph = graph_or_root
     if not isinstance(graph, graphviz.Digraph):
         graph = draw_dot(graph_or_root, **draw_options)
-    path.write_bytes(pipe(graph, file_format))
+    picture = pipe(graph, file_format)
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
+    try:
+        partial.write_bytes(picture)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 
 def pipe(graph: graphviz.Digraph, file_format: str) -> bytes:
-    """The rendered picture as bytes; a clear error when ``dot`` is missing."""
-    try:
-        return graph.pipe(format=file_format)
-    except graphviz.ExecutableNotFound as missing:
-        raise GraphvizNotInstalled(
-            "rendering a picture needs graphviz's `dot` program, which was not found on PATH. "
-            "Install it: `sudo apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` "
-            "(macOS) or `conda install -c conda-forge graphviz`. Building the graph "
-            "(draw_dot) works without it."
-        ) from missing
+    """The rendered picture as bytes, through ``dot`` or graphviz-pure; ``GraphvizNotInstalled``
+    (saying what to install) when neither is there, or for a pdf without ``dot``."""
+    return render(graph.source, file_format, graph.engine, graph.encoding)
 
 
 class Painter:

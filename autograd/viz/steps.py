@@ -21,6 +21,7 @@ import numpy as np
 from ..graph import Node, no_grad
 from .core import fmt, grad_summary, graph_nodes, node_names, parameter_names, raw
 from .draw import DEFAULT_MAX_NODES, Overlay, Painter, pipe
+from .render import Digraph
 
 
 @dataclass
@@ -113,7 +114,7 @@ class BackwardFrame:
             edge_notes={(id(self.node), c.index): edge_note(c) for c in self.contributions},
         )
         painter = Painter(self.root, rankdir, True, self.params, color_by_grad, max_nodes, overlay)
-        return painter.paint(graphviz.Digraph(format=format))
+        return painter.paint(Digraph(format=format))
 
 
 def edge_note(c: Contribution) -> str:

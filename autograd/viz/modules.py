@@ -97,13 +97,14 @@ REST = "rest of the graph"
 KEEP_NEAR_OUTPUT = 5  # at least this many nodes near the output stay when the rest collapses
 
 
-def plan_collapse(nodes: list[Node], modules: dict[int, str], budget: int) -> Collapse:
+def plan_collapse(nodes: list[Node], modules: dict[int, str], budget: int, min_level: int = 1) -> Collapse:
     """Collapse until the picture has at most ``budget`` nodes (a node costs 1, plus 1 for its op).
 
     First modules, at the deepest box level that fits; if none does, the
     nodes outside modules too, keeping the few nearest the output (the loss
     of a batch of samples would otherwise crowd the network out). Leaves and
-    ops that belong with one group join it (``_absorb``).
+    ops that belong with one group join it (``_absorb``). Box levels above
+    ``min_level`` are not tried (a module's own view folds only what is inside it).
     """
     cost = {id(n): 1 + (n._fn is not None) for n in nodes}
     if sum(cost.values()) <= budget:
@@ -111,7 +112,7 @@ def plan_collapse(nodes: list[Node], modules: dict[int, str], budget: int) -> Co
     chains = {key: box_chain(module) for key, module in modules.items()}
     depth = max(map(len, chains.values()), default=0)
     levels = [(level, _absorb(nodes, {key: chain[:level][-1] for key, chain in chains.items()}))
-              for level in range(depth, 0, -1)]
+              for level in range(depth, min_level - 1, -1)]
     for level, group in levels:
         if _picture_size(nodes, cost, group) <= budget:
             return Collapse(group, _note(nodes, group, f"module (box level {level})"))
@@ -158,5 +159,5 @@ def _note(nodes: list[Node], group: dict[int, str], how: str) -> str:
     more = f" and {len(sizes) - 6} more" if len(sizes) > 6 else ""
     return (
         f"{len(group):,} of {len(nodes):,} values collapsed by {how} into {len(sizes)} "
-        f"summary nodes: {listed}{more}"
+        f"summary node{'s' if len(sizes) != 1 else ''}: {listed}{more}"
     )

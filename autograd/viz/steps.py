@@ -4,12 +4,11 @@
 reverse topological order, it calls the op's ``backward`` (first-order, on raw
 numbers) and records local derivative x upstream gradient = contribution per
 input, so the graph's ``.grad`` values are never touched. Frames draw each
-step; ``save_frames`` writes them as numbered files, ``save_backward_html``
-as one page with a slider.
+step; ``save_frames`` writes them as numbered files; the explorer page
+(``save_html``, alias ``save_backward_html``) steps through them on one zoomable graph.
 """
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,56 +159,9 @@ def save_frames(root: Node, folder: str | Path, format: str = "svg", params: dic
     return paths
 
 
-def save_backward_html(root: Node, path: str | Path, params: dict | None = None, **draw_options: Any) -> Path:
-    """One self-contained HTML page (SVGs inlined, no network) with a slider over the frames."""
-    frames = []
-    for frame in backward_frames(root, params=params):
-        svg = pipe(frame.draw(**draw_options), "svg").decode("utf-8")
-        svg = svg[svg.index("<svg"):].replace(' id="', f' id="frame{frame.index}-')  # ids unique per page
-        frames.append(f'<div class="frame" data-caption="{html.escape(frame.caption)}">{svg}</div>')
-    path = Path(path)
-    path.write_text(PAGE.replace("{count}", str(len(frames) - 1)).replace("{frames}", "\n".join(frames)),
-                    encoding="utf-8")
-    return path
+def save_backward_html(root: Node, path: str | Path, params: dict | None = None, **options: Any) -> Path:
+    """The explorer page (``save_html``), which steps through the backward pass on the zoomable graph:
+    arrows or the slider move one op at a time. Kept as the name of the older slider page."""
+    from .explorer import save_html
 
-
-PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>A backward pass, step by step</title>
-<style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; }
-#controls { display: flex; gap: 0.8em; align-items: center; }
-#slider { width: 40em; }
-#caption { font-size: 1.1em; min-height: 2.5em; }
-.frame { display: none; } .frame.shown { display: block; }
-.frame svg { max-width: 100%; height: auto; }
-</style></head>
-<body>
-<h2>A backward pass, step by step</h2>
-<div id="controls">
-<button id="prev">&#9664; back</button>
-<input id="slider" type="range" min="0" max="{count}" value="0">
-<button id="next">next &#9654;</button>
-<span id="counter"></span>
-</div>
-<p id="caption"></p>
-{frames}
-<script>
-const frames = document.querySelectorAll(".frame");
-const slider = document.getElementById("slider");
-function show(i) {
-  frames.forEach((f, k) => f.classList.toggle("shown", k === i));
-  slider.value = i;
-  document.getElementById("counter").textContent = "frame " + i + " of " + (frames.length - 1);
-  document.getElementById("caption").textContent = frames[i].dataset.caption;
-}
-slider.addEventListener("input", () => show(Number(slider.value)));
-document.getElementById("prev").onclick = () => show(Math.max(0, Number(slider.value) - 1));
-document.getElementById("next").onclick = () => show(Math.min(frames.length - 1, Number(slider.value) + 1));
-document.addEventListener("keydown", e => {
-  if (e.key === "ArrowLeft") document.getElementById("prev").click();
-  if (e.key === "ArrowRight") document.getElementById("next").click();
-});
-show(0);
-</script>
-</body></html>
-"""
+    return save_html(root, path, params, **options)

@@ -20,6 +20,7 @@ import re
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ PAGE_MAX_NODES = 300  # values in one layout; above it modules fold (dot takes s
 MODULE_VIEWS = 64  # module layouts computed at save time at most (each is one run of dot)
 MAX_STEPS = 2000  # the step-through is offered for graphs with at most this many ops
 OUTSIDE = "outside this module"
+MAX_SPELLED_INPUTS = 8  # an op with more inputs is not written out as an expression
 
 
 def save_html(root: Node, path: str | Path, params: Any = None, **options: Any) -> Path:
@@ -134,8 +136,16 @@ def explorer_html(
 
 def view(key: str, title: str, painter: Painter) -> dict:
     """One layout: the SVG from graphviz, each node tagged with ``data-node``."""
-    dot = painter.paint(graphviz.Digraph(name="graph", format="svg"))
-    return {"id": key, "title": title, "svg": tag_svg(pipe(dot, "svg").decode("utf-8"))}
+    return views([(key, title, painter)])[0]
+
+
+def views(wanted: list[tuple[str, str, Painter]]) -> list[dict]:
+    """Layouts of several painters; the ``dot`` runs overlap (each is its own process)."""
+    graphs = [painter.paint(graphviz.Digraph(name="graph", format="svg")) for _, _, painter in wanted]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        svgs = list(pool.map(lambda graph: pipe(graph, "svg").decode("utf-8"), graphs))
+    return [{"id": key, "title": title, "svg": tag_svg(svg)} for (key, title, _), svg in zip(wanted, svgs,
+                                                                                          strict=True)]
 
 
 NODE_G = re.compile(r'<g id="([^"]+)" class="(node|edge|cluster)">')
@@ -171,13 +181,9 @@ def module_layouts(painter: Painter, budget: int) -> tuple[list[dict], list[str]
         if name is not None and name != REST:
             members.setdefault(name, []).append(node)
     order = list(members)
-    built, skipped = [], []
-    for name in order:
-        if len(built) >= budget:
-            skipped.append(name)
-            continue
-        built.append(view("module:" + name, name, module_painter(painter, name, members[name])))
-    return built, skipped
+    wanted = [("module:" + name, name, module_painter(painter, name, members[name]))
+              for name in order[:budget]]
+    return views(wanted), order[budget:]
 
 
 def module_painter(painter: Painter, name: str, members: list[Node]) -> Painter:
@@ -225,8 +231,12 @@ def node_payload(painter: Painter) -> tuple[dict[str, dict], dict[str, dict]]:
             fn = node._fn.__name__
             if fn not in ops:
                 ops[fn] = op_payload(node._fn)
-            entry.update(fn=fn, expression=expression(node, painter.names),
-                         bindings=bindings(node, painter.names))
+            if len(node._parents) <= MAX_SPELLED_INPUTS:
+                entry["expression"] = expression(node, painter.names)
+                entry["bindings"] = bindings(node, painter.names)
+            else:  # a neuron's dot of 30 weights and inputs: the inputs row lists them
+                entry["expression"] = f"{node._fn.name()}({len(node._parents)} inputs)"
+            entry["fn"] = fn
         nodes[key] = {k: v for k, v in entry.items() if v is not None or k == "grad"}
     return nodes, ops
 

@@ -38,15 +38,15 @@ header h1 { font-size: 16px; margin: 0 12px 0 0; display: inline; }
 #notes:empty { display: none; }
 #flagged { color: #b00; font-weight: bold; }
 g.node { cursor: pointer; }
-g.node.selected > :is(polygon, ellipse, path) { stroke: #6a3d9a; stroke-width: 4; }
-g.node.match > :is(polygon, ellipse, path) { stroke: #e6550d; stroke-width: 4; }
-g.node.on-path > :is(polygon, ellipse, path), g.edge.on-path > path { stroke: #d62728; stroke-width: 3; }
-g.edge.on-path > polygon { stroke: #d62728; fill: #d62728; }
-g.node.flagged > :is(polygon, ellipse, path) { stroke: #d62728; stroke-width: 5; stroke-dasharray: 6 3; }
-g.node.focus > :is(polygon, ellipse, path) { stroke: #d62728; stroke-width: 4; }
-g.node.receiver > :is(polygon, ellipse, path) { stroke: #ff7f0e; stroke-width: 3.5; }
-g.edge.sending > path { stroke: #d62728; stroke-width: 3; }
-g.edge.sending > polygon { stroke: #d62728; fill: #d62728; }
+g.node.selected :is(polygon, ellipse, path) { stroke: #e7298a; stroke-width: 5; }
+g.node.match :is(polygon, ellipse, path) { stroke: #e6550d; stroke-width: 4; }
+g.node.on-path :is(polygon, ellipse, path), g.edge.on-path path { stroke: #d62728; stroke-width: 3; }
+g.edge.on-path polygon { stroke: #d62728; fill: #d62728; }
+g.node.flagged :is(polygon, ellipse, path) { stroke: #d62728; stroke-width: 5; stroke-dasharray: 6 3; }
+g.node.focus :is(polygon, ellipse, path) { stroke: #d62728; stroke-width: 4; }
+g.node.receiver :is(polygon, ellipse, path) { stroke: #ff7f0e; stroke-width: 3.5; }
+g.edge.sending path { stroke: #d62728; stroke-width: 3; }
+g.edge.sending polygon { stroke: #d62728; fill: #d62728; }
 g.node.waiting text { fill: #aaa; }
 .hidden { display: none; }
 g.fold rect { fill: #e8eef7; stroke: #4a6fa5; stroke-width: 1.5; }

@@ -36,9 +36,10 @@ from .core import (
     parameter_names,
     summary,
 )
-from .modules import REST, assign_modules, box_chain, plan_collapse
+from .modules import REST, Collapse, assign_modules, box_chain, infer_modules, plan_collapse
 
-DEFAULT_MAX_NODES = 150  # dot lays out ~150 nodes in about a second; more is rarely readable
+DEFAULT_MAX_NODES = 150  # values (records); dot lays out ~300 nodes in about a second
+EDGES_PER_NODE = 3  # a collapsed picture draws at most this many edges per value it may show
 MIN_MAX_NODES = 8
 LABELLED_MERGED_EDGES = 40
 RANKDIRS = ("LR", "TB", "RL", "BT")
@@ -83,8 +84,9 @@ def draw_dot(
     ``autograd/viz/modules.py``; "0.weight" is in box "0"); pass the model
     itself to label the boxes with their layers ("0: Linear(2→16)"). ``color_by_grad``
     colours nodes and edges by |grad| on a log scale and marks vanishing and
-    exploding gradients, with a legend. Beyond ``max_nodes`` the farthest
-    parts collapse into summary nodes, with a note saying what was collapsed.
+    exploding gradients, with a legend. Beyond ``max_nodes`` values (op nodes
+    ride along) the farthest parts collapse into summary nodes, with a note
+    saying what was collapsed, and edges are capped at 3 per value too.
     ``highlight`` marks one node (e.g. the one anomaly mode flagged) and its
     path to the root. Drawing reads the graph only: no value or gradient changes.
     """
@@ -144,10 +146,25 @@ class Painter:
         self.marked = path_to_root(self.nodes, highlight) if highlight is not None else set()
         self.highlight = highlight
         self.drawn: set[int] | dict = self.keys  # the nodes this picture may draw (a module view: fewer)
-        reserved = 1 + (len(Legend.ENTRIES) if color_by_grad else 0)
-        self.collapse = plan_collapse(self.nodes, self.modules, max_nodes - reserved)
         self.scale = Scale([magnitude(self.grad(n)) for n in self.nodes]) if color_by_grad else None
         self.boxes: dict[str, list] = defaultdict(list)  # box path ("" = none) -> node statements
+        self.collapse = self.plan(max_nodes - 1)  # room for the note
+
+    def plan(self, budget: int) -> Collapse:
+        """What to collapse so that at most ``budget`` values and ``EDGES_PER_NODE`` times as many
+        edges are drawn. Without ``params`` over budget, units found by shared weights stand in
+        for modules (``infer_modules``)."""
+        if len(self.nodes) > budget and not self.modules:
+            self.modules, titles = infer_modules(self.nodes)
+            self.titles = {**titles, **self.titles}
+        collapse = plan_collapse(self.nodes, self.modules, budget)
+        while collapse.group and budget > MIN_MAX_NODES:
+            self.collapse = collapse
+            if len(self.edges()) <= EDGES_PER_NODE * self.max_nodes:
+                break
+            budget = max(MIN_MAX_NODES, budget * 2 // 3)
+            collapse = plan_collapse(self.nodes, self.modules, budget)
+        return collapse
 
     def grad(self, node: Node) -> Any:
         """The gradient to show: the node's, or the frame's own bookkeeping."""

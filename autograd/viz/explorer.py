@@ -35,7 +35,7 @@ from .explain import bindings, expression, rule_for
 from .modules import REST, Collapse, box_chain, plan_collapse
 from .page import PAGE
 
-PAGE_MAX_NODES = 300  # values in one layout; above it modules fold (dot takes seconds past ~1000 nodes)
+PAGE_MAX_NODES = 250  # values in one layout; above it modules fold (dot takes seconds past ~1000 nodes)
 MODULE_VIEWS = 64  # module layouts computed at save time at most (each is one run of dot)
 MAX_STEPS = 2000  # the step-through is offered for graphs with at most this many ops
 OUTSIDE = "outside this module"

@@ -187,7 +187,9 @@ def test_collapsing_keeps_the_picture_within_max_nodes(max_nodes):
     for params in (dict(model.named_parameters()), None):
         dot = draw_dot(loss, params=params, max_nodes=max_nodes, color_by_grad=True)
         nodes, edges, _ = parse(dot)
-        assert len(nodes) <= max_nodes
+        values = [n for name, n in nodes.items() if not name.endswith("op") and not name.startswith("legend-")]
+        assert len(values) <= max_nodes  # records, summaries and the note; op nodes ride with their value
+        assert len(edges) <= 3 * max_nodes
         assert "collapsed" in nodes["collapsed-note"]["label"]
         assert all(tail in nodes and head in nodes for tail, head, _ in edges)
 
@@ -199,6 +201,48 @@ def test_collapsing_with_params_summarises_per_module():
     assert summaries, "expected one summary node per module"
     neuron = nodes.get("group-layers.0.neurons.0") or nodes["group-layers.0"]
     assert "values" in neuron["label"] and "parameters" in neuron["label"]
+
+
+def test_a_graph_with_fewer_values_than_max_nodes_is_not_collapsed():
+    x = Value(0.5, label="x")
+    out = x
+    for _ in range(46):
+        out = (out * 0.9).tanh()  # 1 + 46 * 3 = 139 values and 92 ops: 231 nodes, 139 values
+    assert len(graph_nodes(out)) == 139
+    nodes, _, _ = parse(draw_dot(out, max_nodes=150))
+    assert "collapsed-note" not in nodes
+
+
+def test_one_summary_node_is_singular_in_the_note():
+    model, loss = scalar_mlp_loss(samples=20)
+    nodes, _, _ = parse(draw_dot(loss, params=dict(model.named_parameters()), max_nodes=10))
+    note = nodes["collapsed-note"]["label"].replace("\\n", " ")
+    count = int(re.search(r"into (\d+) summary node", note)[1])
+    assert ("summary nodes" in note) == (count != 1)
+
+
+def test_neuron_boxes_come_in_numeric_order():
+    nn.manual_seed(0)
+    model = nn.scalar.MLP(2, [12, 1])
+    loss = model([0.5, -1.0])
+    loss.backward()
+    source = draw_dot(loss, params=model, max_nodes=400).source
+    order = [int(m) for m in re.findall(r"subgraph \"?cluster_layers\.0\.neurons\.(\d+)", source)]
+    assert order == list(range(12))
+
+
+def test_module_boxes_show_the_layer_when_given_the_model():
+    model, loss = tensor_model_loss()
+    source = draw_dot(loss, params=model).source
+    assert 'label="0: Linear(3→4)"' in source and 'label="2: Linear(4→2)"' in source
+
+
+def test_without_params_a_scalar_mlp_folds_per_unit_and_layer():
+    model, loss = scalar_mlp_loss(samples=20)
+    nodes, _, _ = parse(draw_dot(loss, max_nodes=40))
+    groups = [name for name in nodes if name.startswith("group-")]
+    assert "group-rest of the graph" not in groups or len(groups) > 1
+    assert any(name.startswith("group-layer1.unit") or name.startswith("group-layer1") for name in groups)
 
 
 def test_small_graphs_are_not_collapsed():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections import Counter
 from operator import attrgetter
 from typing import Any
 
@@ -98,16 +99,17 @@ def layer_title(module: Any) -> str:
 
 
 def node_names(nodes: list[Node], param_names: dict[int, str]) -> dict[int, str]:
-    """A short name per node: parameter name, else label, else the number of a
-    constant Value leaf, else ``v1 v2 ...`` (Values) / ``t1 t2 ...`` (Tensors) in creation order."""
-    names, count = {}, 0
+    """A short name per node: parameter name, else label, else by role in creation
+    order: ``in1 in2 ...`` for leaves, ``v1 v2 ...`` for Value ops, ``t1 t2 ...`` for
+    Tensor ops; a generated name never repeats a label in the graph."""
+    taken = {getattr(node, "label", "") for node in nodes} | set(param_names.values())
+    names, counts = {}, Counter()
     for node in reversed(nodes):
         name = param_names.get(id(node)) or getattr(node, "label", "")
-        if not name and node._fn is None and isinstance(node.data, float):
-            name = fmt(node.data)
-        if not name:
-            count += 1
-            name = f"{'v' if isinstance(node.data, float) else 't'}{count}"
+        while not name or (name in taken and id(node) not in param_names and not getattr(node, "label", "")):
+            role = "in" if node._fn is None else "v" if isinstance(node.data, float) else "t"
+            counts[role] += 1
+            name = f"{role}{counts[role]}"
         names[id(node)] = name
     return names
 

@@ -31,7 +31,7 @@ import numpy as np
 from ..graph import Node
 from .core import derivative_rules, fmt, grad_summary, magnitude, raw
 from .draw import Painter, Scale, pipe
-from .explain import bindings, expression, rule_for
+from .explain import expression, grouped, local_rule, rule_for
 from .modules import REST, Collapse, box_chain, plan_collapse
 from .page import PAGE
 
@@ -209,7 +209,8 @@ def module_painter(painter: Painter, name: str, members: list[Node]) -> Painter:
 
 def node_payload(painter: Painter) -> tuple[dict[str, dict], dict[str, dict]]:
     """Per node: name, kind, data, grad, module, inputs, colour by gradient, and for an op
-    its expression and the key of its entry in the op table (formula and local rules)."""
+    its expression, its rule per input in the inputs' names and the key of its entry in the
+    op table (formula and rules as the docstring writes them)."""
     scale = Scale([magnitude(n.grad) for n in painter.nodes])
     nodes, ops = {}, {}
     for node in painter.nodes:
@@ -233,7 +234,8 @@ def node_payload(painter: Painter) -> tuple[dict[str, dict], dict[str, dict]]:
                 ops[fn] = op_payload(node._fn)
             if len(node._parents) <= MAX_SPELLED_INPUTS:
                 entry["expression"] = expression(node, painter.names)
-                entry["bindings"] = bindings(node, painter.names)
+                entry["local"] = [f"d/d{grouped(painter.names[id(p)])} = {local_rule(node, i, painter.names)}"
+                                  for i, p in enumerate(node._parents) if p is not None]
             else:  # a neuron's dot of 30 weights and inputs: the inputs row lists them
                 entry["expression"] = f"{node._fn.name()}({len(node._parents)} inputs)"
             entry["fn"] = fn

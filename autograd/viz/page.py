@@ -220,9 +220,8 @@ function showDetails(key) {
     n.grad.missing ? "none (an intermediate's gradient is freed after backward; retain_grad() keeps it)" :
     numbers(n.grad)}</span>`);
   if (op) {
-    const rules = op.rules.map(esc).join("<br>");
-    rows += row("local rule", `<span class="rule" data-field="rule">${esc(op.formula)}<br>${rules}` +
-      (n.bindings ? `<br>with ${esc(n.bindings)}` : "") + "</span>");
+    const rules = (n.local && op.rules.length === n.local.length ? n.local : op.rules).map(esc).join("<br>");
+    rows += row("local rule", `<span class="rule" data-field="rule">${esc(op.formula)}<br>${rules}</span>`);
     rows += row("inputs", n.inputs.map(link).join(", "));
   }
   const users = consumers[baseKey(key)] || [];

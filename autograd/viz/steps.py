@@ -24,7 +24,7 @@ from .draw import DEFAULT_MAX_NODES, Overlay, Painter, pipe
 
 @dataclass
 class Contribution:
-    """What one op sends to one input: ``local * upstream = value``; ``total`` after adding it.
+    """What one op sends to one input: ``upstream * local = value``; ``total`` after adding it.
 
     ``local`` is the op's local derivative d(output)/d(input) for scalar
     graphs; for tensors it is a Jacobian, so it is left as None."""
@@ -105,7 +105,7 @@ class BackwardFrame:
     def draw(self, rankdir: str = "LR", color_by_grad: bool = False, max_nodes: int = DEFAULT_MAX_NODES,
              format: str = "svg") -> graphviz.Digraph:
         """This frame as a ``graphviz.Digraph``: the visited node in red, the inputs
-        it sends to in orange, ``local × upstream = contribution`` on the edges."""
+        it sends to in orange, ``upstream × local = contribution`` on the edges."""
         overlay = Overlay(
             grads=self.grads, focus=self.node, caption=self.caption,
             receivers={id(c.parent) for c in self.contributions},
@@ -116,10 +116,10 @@ class BackwardFrame:
 
 
 def edge_note(c: Contribution) -> str:
-    """``local × upstream = contribution`` for numbers, the contribution's size for arrays."""
+    """``upstream × local = contribution`` for numbers, the contribution's size for arrays."""
     if c.local is None:
         return f"sends {grad_summary(c.value)}"
-    return f"{fmt(c.local)} × {fmt(c.upstream)} = {fmt(c.value)}"
+    return f"{fmt(c.upstream)} × {fmt(c.local)} = {fmt(c.value)}"
 
 
 def backward_frames(root: Node, grad: Any = None, params: dict | None = None) -> Iterator[BackwardFrame]:
@@ -138,7 +138,7 @@ def backward_frames(root: Node, grad: Any = None, params: dict | None = None) ->
         caption = (
             f"Step {number} of {total}: at {names[id(step.node)]} ({step.node._fn.name()}), "
             f"upstream gradient {grad_summary(step.upstream)}; each input gets "
-            + ("local derivative × upstream = contribution" if isinstance(step.node.data, float)
+            + ("upstream × local derivative = contribution" if isinstance(step.node.data, float)
                else "its share of the gradient")
         )
         yield BackwardFrame(root, params, number, step.node, dict(grads), step.contributions, caption)

@@ -107,7 +107,7 @@ def test_clicking_a_value_shows_its_data_gradient_and_rule(browser, tmp_path):
     assert text(browser, "#details .name") == "n"
     assert text(browser, '#details [data-field="data"]') == fmt(named["n"].data)
     assert text(browser, '#details [data-field="grad"]') == fmt(named["n"].grad)
-    assert "da = g" in text(browser, '#details [data-field="rule"]')  # Add's rule, from its docstring
+    assert "d/db = g" in text(browser, '#details [data-field="rule"]')  # Add's rule, in the inputs' names
 
 
 def test_clicking_a_tensor_parameter_shows_statistics_and_its_path_to_the_loss(browser, tmp_path):

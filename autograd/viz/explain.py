@@ -55,8 +55,10 @@ def local_rule(node: Node, index: int, names: dict[int, str]) -> str:
     letters = {r.partition(" = ")[0].strip()[1:]: p for r, p in zip(rules, node._parents, strict=True)}
 
     def name(match: re.Match) -> str:
-        parent = letters.get(match[1])
-        return grouped(names[id(parent)]) if parent is not None else match[0]
+        if match[1] not in letters:
+            return match[0]
+        parent = letters[match[1]]
+        return grouped(names[id(parent)]) if parent is not None else "const"  # raw data, not a node
 
     return re.sub(r"\b([a-z])\b", name, rule)
 

@@ -21,7 +21,7 @@ header h1 { font-size: 16px; margin: 0 12px 0 0; display: inline; }
 #canvas { flex: 1; position: relative; overflow: hidden; cursor: grab; background: #fff; }
 #canvas.dragging { cursor: grabbing; }
 #canvas svg { width: 100%; height: 100%; display: block; user-select: none; }
-#side { width: 360px; border-left: 1px solid #d5dbe5; overflow-y: auto; padding: 8px 12px;
+#side { width: 330px; border-left: 1px solid #d5dbe5; overflow-y: auto; padding: 8px 12px;
   background: #fbfcfe; }
 #side h2 { font-size: 14px; margin: 10px 0 4px; }
 #details table { border-collapse: collapse; width: 100%; }
@@ -88,6 +88,7 @@ Drag to pan, scroll to zoom.</p></div>
 const P = JSON.parse(document.getElementById("payload").textContent);
 const $ = id => document.getElementById(id);
 const canvas = $("canvas");
+const READABLE = 0.9;  // screen pixels per graphviz point at which 11 pt node text is easy to read
 const viewsById = Object.fromEntries(P.views.map(v => [v.id, v]));
 const consumers = {};
 for (const [key, node] of Object.entries(P.nodes))
@@ -120,6 +121,12 @@ function openView(id) {
   home = {x: box.x, y: box.y, w: box.width, h: box.height};
   folded = new Set();
   fit();
+  const r = canvas.getBoundingClientRect();
+  if (r.width / vb.w < READABLE) {  // too small to read: open at a readable size on the output end
+    const root = shown(P.root);
+    setBox({...vb, w: r.width / READABLE, h: r.height / READABLE});
+    if (root) centre(root, false);
+  }
   paintColours();
   drawCrumbs();
   if (P.highlight) markPath(P.highlight, "flagged");

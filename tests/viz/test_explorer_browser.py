@@ -69,6 +69,11 @@ def text(browser, selector: str) -> str:
     return browser.find_element(By.CSS_SELECTOR, selector).text
 
 
+def svg_text(browser, selector: str) -> str:
+    """The text inside a graph node, visible in the view or not."""
+    return browser.execute_script(f"return document.querySelector('{selector}').textContent")
+
+
 def marked(browser, css_class: str) -> list[str]:
     """The data-node of every graph node carrying ``css_class``."""
     return browser.execute_script(
@@ -159,21 +164,21 @@ def test_stepping_through_the_backward_pass_with_buttons_and_arrow_keys(browser,
     browser.find_element("id", "step-first").click()
     assert text(browser, "#step-counter") == "Start (of 5 steps)"
     leaf = f'[data-node="{key_of(o, named["w1"])}"]'
-    assert "grad ?" in text(browser, leaf)
+    assert "grad ?" in svg_text(browser, leaf)
     browser.find_element("id", "step-next").click()
     assert text(browser, "#step-counter") == "Step 1 of 5"
     focus = marked(browser, "focus")
     assert sorted(focus) == ["n0", "n0.op"]  # o = tanh(n) is visited first
     receivers = marked(browser, "receiver")
     assert receivers == [key_of(o, named["n"])]
-    assert f"grad {fmt(named['n'].grad)}" in text(browser, f'[data-node="{key_of(o, named["n"])}"]')
+    assert f"grad {fmt(named['n'].grad)}" in svg_text(browser, f'[data-node="{key_of(o, named["n"])}"]')
     from selenium.webdriver.common.keys import Keys
 
     body = browser.find_element("css selector", "body")
     for _ in range(5):
         body.send_keys(Keys.ARROW_RIGHT)
     assert text(browser, "#step-counter") == "Done (5 steps)"
-    assert f"grad {fmt(named['w1'].grad)}" in text(browser, leaf)
+    assert f"grad {fmt(named['w1'].grad)}" in svg_text(browser, leaf)
     body.send_keys(Keys.ARROW_LEFT)
     assert text(browser, "#step-counter") == "Step 5 of 5"
 
@@ -184,6 +189,7 @@ def test_zoom_buttons_and_fit_change_the_view(browser, tmp_path):
     def box() -> str:
         return browser.execute_script("return document.querySelector('#canvas svg').getAttribute('viewBox')")
 
+    browser.find_element("id", "fit").click()
     fitted = box()
     browser.find_element("id", "zoom-in").click()
     zoomed = [float(v) for v in box().split()]

@@ -153,4 +153,4 @@ def test_explain_a_tensor_graph_gives_gradient_norms():
     out = (w * 1.0).sum()
     out.label = "s"
     text = explain(out)
-    assert "ds/dw = g * const = ‖g‖ 1.414" in text  # the 1.0 is raw data, not a node  # d(sum(w * 1))/dw is all ones: norm sqrt(2)
+    assert "ds/dw = g * const = ‖g‖ 1.414" in text  # the 1.0 is raw data; all ones: norm sqrt(2)

@@ -38,7 +38,6 @@ header h1 { font-size: 16px; margin: 0 12px 0 0; display: inline; }
 #notes:empty { display: none; }
 #flagged { color: #b00; font-weight: bold; }
 g.node { cursor: pointer; }
-g.node.selected :is(polygon, ellipse, path) { stroke: #e7298a; stroke-width: 5; }
 g.node.match :is(polygon, ellipse, path) { stroke: #e6550d; stroke-width: 4; }
 g.node.on-path :is(polygon, ellipse, path), g.edge.on-path path { stroke: #d62728; stroke-width: 3; }
 g.edge.on-path polygon { stroke: #d62728; fill: #d62728; }
@@ -48,6 +47,7 @@ g.node.receiver :is(polygon, ellipse, path) { stroke: #ff7f0e; stroke-width: 3.5
 g.edge.sending path { stroke: #d62728; stroke-width: 3; }
 g.edge.sending polygon { stroke: #d62728; fill: #d62728; }
 g.node.waiting text { fill: #aaa; }
+g.node.selected :is(polygon, ellipse, path) { stroke: #e7298a; stroke-width: 5; }
 .hidden { display: none; }
 g.fold rect { fill: #e8eef7; stroke: #4a6fa5; stroke-width: 1.5; }
 g.fold { cursor: pointer; }
@@ -468,7 +468,7 @@ $("flagged").addEventListener("click", e => {
   if (a) select(a.dataset.go, true);
 });
 openView("main");
-window.explorer = {centre, fit, select, openView, showStep};  // for scripts driving the page
+window.explorer = {centre, fit, zoom, select, openView, showStep};  // for scripts driving the page
 document.body.dataset.ready = "1";
 </script>
 </body></html>

@@ -228,14 +228,14 @@ def screenshot(path: Path) -> Path:
     import tempfile
 
     model, loss = tensor_mlp()
-    driver = start_browser(1400, 800)
+    driver = start_browser(1600, 720)
     try:
         with tempfile.TemporaryDirectory() as folder:
             page = save_html(loss, Path(folder) / "mlp.html", params=model, color_by_grad=True,
                              title="nn.MLP(2, [16, 16, 1]): the loss of a batch of 4 moons")
             open_page(driver, page)
             click(driver, f'[data-node="{key_of(loss, dict(model.named_parameters())["2.weight"])}"]')
-            driver.find_element("id", "zoom-out").click()
+            driver.execute_script("explorer.fit()")
             driver.save_screenshot(str(path))
     finally:
         driver.quit()

@@ -206,27 +206,20 @@ class Painter:
         if self.show_grad:
             fields.append(self.grad_field(node))
         key, name = self.keys[id(node)], self.names[id(node)]
-        self.boxes[box].append((str(id(node)), self.record(fields),
-                                {"id": key, "tooltip": name, **self.value_style(node)}))
+        style = {"id": key, "tooltip": name, **self.value_style(node)}
+        self.boxes[box].append((key, self.record(fields), style))
         if node._fn is not None:
-            self.boxes[box].append((f"{id(node)}op", op_label(node),
+            self.boxes[box].append((f"{key}.op", op_label(node),
                                     {"id": f"{key}.op", "tooltip": f"{op_label(node)} → {name}",
                                      **self.op_style(node)}))
             for index, parent in enumerate(node._parents):
                 if parent is None:
                     self.boxes[""].append(input_stub(node, index, key))
 
-    def stable(self, name: str) -> str:
-        """The page id of a graphviz node name: "n5" for a value, "n5.op" for its op."""
-        if name.startswith("group-"):
-            return "group:" + name.removeprefix("group-")
-        base, op, rest = name.partition("op")
-        if op and not rest:
-            return self.keys[int(base)] + ".op"
-        base, stub, index = name.partition("in")
-        if stub:
-            return f"{self.keys[int(base)]}.in{index}"
-        return self.keys[int(name)]
+    @staticmethod
+    def stable(name: str) -> str:
+        """The page id of a graphviz node name: "n5" for a value, "n5.op" for its op, "group:..."."""
+        return "group:" + name.removeprefix("group-") if name.startswith("group-") else name
 
     def grad_field(self, node: Node) -> str:
         """"grad" and its summary; "(vanishing)"/"(exploding)" when coloured; "grad ?" not yet reached."""
@@ -315,17 +308,18 @@ class Painter:
         for node in self.nodes:
             if node._fn is None:
                 continue
-            head = _group_id(group[id(node)]) if id(node) in group else f"{id(node)}op"
+            key = self.keys[id(node)]
+            head = _group_id(group[id(node)]) if id(node) in group else f"{key}.op"
             if id(node) not in group:
-                shown.append((f"{id(node)}op", str(id(node)), self.edge_style(node)))
+                shown.append((head, key, self.edge_style(node)))
             for index, parent in enumerate(node._parents):
                 if parent is None:
                     if id(node) not in group:
-                        shown.append((f"{id(node)}in{index}", head, {"style": "dashed"}))
+                        shown.append((f"{key}.in{index}", head, {"style": "dashed"}))
                     continue
                 if id(parent) not in self.drawn:
                     continue  # outside the part drawn (a module's own view)
-                tail = _group_id(group[id(parent)]) if id(parent) in group else str(id(parent))
+                tail = _group_id(group[id(parent)]) if id(parent) in group else self.keys[id(parent)]
                 if tail == head:
                     continue
                 if id(node) in group or id(parent) in group:
@@ -365,7 +359,7 @@ def input_stub(node: Node, index: int, key: str) -> tuple[str, str, dict]:
         text += f"\\n{tuple(item.shape)} {item.dtype}"
     style = {"shape": "box", "style": "dashed,filled", "fillcolor": "#f0f0f0", "fontcolor": "#555555",
              "id": f"{key}.in{index}", "tooltip": "constant input"}
-    return f"{id(node)}in{index}", text, style
+    return f"{key}.in{index}", text, style
 
 
 def path_to_root(nodes: list[Node], start: Node) -> set[int]:

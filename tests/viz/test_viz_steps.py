@@ -65,8 +65,10 @@ def test_frame_picture_marks_the_visited_op_and_writes_the_product_on_edges():
     contribution = frame.contributions[0]
     note = f"{fmt(contribution.upstream)} × {fmt(contribution.local)} = {fmt(contribution.value)}"
     assert note in source
-    assert "grad ?" not in source.split(f"{id(named['a'])} [")[1].split("\n")[0]
-    assert f"{id(named['e'])}op" in source and "penwidth=3" in source
+    keys = {id(node): f"n{k}" for k, node in enumerate(graph_nodes(out))}
+    assert "grad ?" not in source.split(f"{keys[id(named['a'])]} [")[1].split("\n")[0]
+    assert f"{keys[id(named['e'])]}.op" in source and "penwidth=3" in source
+    assert str(id(named["a"])) not in source  # no raw Python ids: they made poor tooltips
 
 
 def test_frames_of_a_tensor_graph_match_its_gradients():

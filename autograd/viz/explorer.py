@@ -40,6 +40,7 @@ MODULE_VIEWS = 64  # module layouts computed at save time at most (each is one r
 MAX_STEPS = 2000  # the step-through is offered for graphs with at most this many ops
 OUTSIDE = "outside this module"
 MAX_SPELLED_INPUTS = 8  # an op with more inputs is not written out as an expression
+DEFAULTS = ("op output", "ok")  # left out of the payload (the page assumes them): 50,000 nodes add up
 
 
 def save_html(root: Node, path: str | Path, params: Any = None, **options: Any) -> Path:
@@ -239,7 +240,7 @@ def node_payload(painter: Painter) -> tuple[dict[str, dict], dict[str, dict]]:
             else:  # a neuron's dot of 30 weights and inputs: the inputs row lists them
                 entry["expression"] = f"{node._fn.name()}({len(node._parents)} inputs)"
             entry["fn"] = fn
-        nodes[key] = {k: v for k, v in entry.items() if v is not None or k == "grad"}
+        nodes[key] = {k: v for k, v in entry.items() if (v or k == "grad") and v not in DEFAULTS}
     return nodes, ops
 
 

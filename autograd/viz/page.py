@@ -91,8 +91,11 @@ const canvas = $("canvas");
 const READABLE = 0.9;  // screen pixels per graphviz point at which 11 pt node text is easy to read
 const viewsById = Object.fromEntries(P.views.map(v => [v.id, v]));
 const consumers = {};
-for (const [key, node] of Object.entries(P.nodes))
+for (const [key, node] of Object.entries(P.nodes)) {  // the payload leaves out defaults
+  node.kind = node.kind || "op output";
+  node.inputs = node.inputs || [];
   for (const input of node.inputs) (consumers[input] = consumers[input] || []).push(key);
+}
 let svg = null, vb = null, home = null, current = null, trail = [];
 let selected = null, matches = [], matchAt = 0, folded = new Set(), step = null;
 
@@ -123,8 +126,8 @@ function openView(id) {
   fit();
   const r = canvas.getBoundingClientRect();
   if (r.width / vb.w < READABLE) {  // too small to read: open at a readable size on the output end
-    const root = shown(P.root);
-    setBox({...vb, w: r.width / READABLE, h: r.height / READABLE});
+    const root = shown(P.root), w = r.width / READABLE, h = r.height / READABLE;
+    setBox({x: home.x + home.w - w, y: home.y + home.h / 2 - h / 2, w, h});  // the output end (LR)
     if (root) centre(root, false);
   }
   paintColours();
@@ -234,7 +237,7 @@ function showDetails(key) {
   const users = consumers[baseKey(key)] || [];
   if (users.length) rows += row("used by", users.slice(0, 12).map(link).join(", ") +
     (users.length > 12 ? ` and ${users.length - 12} more` : ""));
-  if (n.health && n.health !== "ok") rows += row("gradient", `<b>${esc(n.health)}</b>`);
+  if (n.health) rows += row("gradient", `<b>${esc(n.health)}</b>`);
   d.innerHTML = `<div class="name">${esc(n.name)}</div><table>${rows}</table>
     <p><button id="path-button">path to the root</button></p>`;
   $("path-button").onclick = () => markPath(baseKey(key), "on-path");

@@ -145,7 +145,6 @@ class Painter:
         self.modules = assign_modules(self.nodes, self.param_names)
         self.marked = path_to_root(self.nodes, highlight) if highlight is not None else set()
         self.highlight = highlight
-        self.drawn: set[int] | dict = self.keys  # the nodes this picture may draw (a module view: fewer)
         self.scale = Scale([magnitude(self.grad(n)) for n in self.nodes]) if color_by_grad else None
         self.boxes: dict[str, list] = defaultdict(list)  # box path ("" = none) -> node statements
         self.collapse = self.plan(max_nodes - 1)  # room for the note
@@ -304,25 +303,27 @@ class Painter:
         """Input -> op -> output for each shown op; edges touching a collapsed
         group are merged, with their count as the label."""
         shown, merged = [], Counter()
-        group = self.collapse.group
+        group, keys = self.collapse.group, self.keys
+        place = {}  # what stands for each node drawn here: its record, or its group
+        for node in self.nodes:
+            name = group.get(id(node))
+            place[id(node)] = keys[id(node)] if name is None else _group_id(name)
         for node in self.nodes:
             if node._fn is None:
                 continue
-            key = self.keys[id(node)]
-            head = _group_id(group[id(node)]) if id(node) in group else f"{key}.op"
-            if id(node) not in group:
+            key, folded = keys[id(node)], id(node) in group
+            head = place[id(node)] if folded else f"{key}.op"
+            if not folded:
                 shown.append((head, key, self.edge_style(node)))
             for index, parent in enumerate(node._parents):
                 if parent is None:
-                    if id(node) not in group:
+                    if not folded:
                         shown.append((f"{key}.in{index}", head, {"style": "dashed"}))
                     continue
-                if id(parent) not in self.drawn:
-                    continue  # outside the part drawn (a module's own view)
-                tail = _group_id(group[id(parent)]) if id(parent) in group else self.keys[id(parent)]
-                if tail == head:
-                    continue
-                if id(node) in group or id(parent) in group:
+                tail = place.get(id(parent))
+                if tail is None or tail == head:
+                    continue  # outside the part drawn (a module's own view), or inside one group
+                if folded or id(parent) in group:
                     merged[tail, head] += 1
                 else:
                     shown.append((tail, head, self.edge_style(parent, (id(node), index))))

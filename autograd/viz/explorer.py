@@ -199,7 +199,7 @@ def module_painter(painter: Painter, name: str, members: list[Node]) -> Painter:
     plan = plan_collapse(members, inner, painter.max_nodes - 2, min_level=level)
     group = {**plan.group, **{key: OUTSIDE for key in outside}}
     sub = copy.copy(painter)
-    sub.nodes, sub.drawn = nodes, {id(n) for n in nodes}
+    sub.nodes = nodes  # edges from nodes not listed here are left out
     sub.collapse = Collapse(group, plan.note)
     sub.boxes = type(painter.boxes)(list)
     return sub

@@ -128,7 +128,10 @@ function openView(id) {
   if (r.width / vb.w < READABLE) {  // too small to read: open at a readable size on the output end
     const root = shown(P.root), w = r.width / READABLE, h = r.height / READABLE;
     setBox({x: home.x + home.w - w, y: home.y + home.h / 2 - h / 2, w, h});  // the output end (LR)
-    if (root) centre(root, false);
+    if (root) {
+      centre(root, false);
+      setBox({...vb, x: vb.x - 0.3 * vb.w});  // the output near the right edge, its inputs in view
+    }
   }
   paintColours();
   drawCrumbs();

@@ -124,8 +124,8 @@ def infer_modules(nodes: list[Node]) -> tuple[dict[int, str], dict[str, str]]:
     for leaf, op in readers.items():
         if find(op) in numbers:
             modules[leaf] = numbers[find(op)]
-    titles = {f"layer{depth}": f"layer {depth} ({count} units, found by shared weights)"
-              for depth, count in per_layer.items()}
+    titles = {f"layer{depth}": f"layer {depth} ({count} unit{'s' if count != 1 else ''}, "
+                               "found by shared weights)" for depth, count in per_layer.items()}
     return modules, titles
 
 

@@ -12,7 +12,7 @@ from autograd import Tensor, Value, draw_dot
 from autograd.viz import GraphvizNotInstalled, backward_frames, explain, save
 from autograd.viz.core import fmt, graph_nodes
 from autograd.viz.draw import SCALE, Scale
-from autograd.viz.modules import box_chain, module_of_parameter
+from autograd.viz.modules import box_chain, infer_modules, module_of_parameter
 
 NAME = r'"(?:[^"\\]|\\.)*"|[^\s\[\]]+'
 
@@ -250,6 +250,16 @@ def test_without_params_a_scalar_mlp_folds_per_unit_and_layer():
     groups = [name for name in nodes if name.startswith("group-")]
     assert "group-rest of the graph" not in groups or len(groups) > 1
     assert any(name.startswith("group-layer1.unit") or name.startswith("group-layer1") for name in groups)
+
+
+def test_units_are_found_by_shared_weights_and_numbered_by_layer():
+    model, loss = scalar_mlp_loss(samples=4)  # MLP(2, [6, 6, 1])
+    modules, titles = infer_modules(graph_nodes(loss))
+    for depth, layer in enumerate(model.layers, start=1):
+        for number, neuron in enumerate(layer.neurons):
+            assert {modules[id(p)] for p in neuron.parameters()} == {f"layer{depth}.unit{number}"}
+    assert titles["layer1"].startswith("layer 1 (6 units") and titles["layer3"].startswith("layer 3 (1 unit,")
+    assert id(loss) not in modules  # the loss is no unit: it reads no weights
 
 
 def test_small_graphs_are_not_collapsed():

@@ -15,8 +15,9 @@ import pytest
 
 import nn
 from autograd import Tensor, Value
-from autograd.viz import save_html
+from autograd.viz import save_html, show
 from autograd.viz.core import fmt, graph_nodes, magnitude
+from autograd.viz.draw import SCALE
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -46,6 +47,12 @@ def browser():
     driver = start_browser()
     yield driver
     driver.quit()
+
+
+def WebDriverWait(browser, seconds: float):  # noqa: N802 (selenium's name)
+    from selenium.webdriver.support.ui import WebDriverWait as wait
+
+    return wait(browser, seconds)
 
 
 def open_page(browser, path: Path) -> None:
@@ -221,6 +228,36 @@ def test_a_large_graph_opens_folded_and_a_module_opens_on_demand(browser, tmp_pa
     assert text(browser, '#details [data-field="data"]') == fmt(weight.data)
     browser.find_element("css selector", '#crumbs [data-view="main"]').click()
     assert browser.find_elements("css selector", '[data-node="group:layers.1.neurons.2"]')
+
+
+def test_gradient_colours_turn_on_and_off(browser, tmp_path):
+    model, loss = tensor_mlp()
+    open_page(browser, save_html(loss, tmp_path / "mlp.html", params=model))
+    weight = f'[data-node="{key_of(loss, dict(model.named_parameters())["2.weight"])}"]'
+    fill = f"return document.querySelector('{weight} polygon').getAttribute('fill')"
+    plain = browser.execute_script(fill)
+    browser.find_element("id", "colour").click()
+    coloured = browser.execute_script(fill)
+    assert coloured != plain and coloured in SCALE
+    browser.find_element("id", "colour").click()
+    assert browser.execute_script(fill) == plain
+
+
+def test_two_pages_inline_in_one_notebook_do_not_clash(browser, tmp_path):
+    o, _ = neuron()
+    model, loss = tensor_mlp()
+    notebook = tmp_path / "notebook.html"
+    cells = show(o)._repr_html_() + show(loss, params=model)._repr_html_()
+    notebook.write_text(f"<html><body>{cells}</body></html>")
+    browser.get(notebook.as_uri())
+    frames = browser.find_elements("tag name", "iframe")
+    assert len(frames) == 2
+    for frame, name in zip(frames, ("o", "t6"), strict=True):
+        browser.switch_to.frame(frame)
+        WebDriverWait(browser, 20).until(lambda b: b.execute_script("return document.body.dataset.ready"))
+        assert text(browser, "#title") == f"Graph of {name}"
+        assert browser.find_elements("css selector", '[data-node="n0"]')
+        browser.switch_to.default_content()
 
 
 def screenshot(path: Path) -> Path:

@@ -61,3 +61,10 @@ def test_backward_html_is_the_explorer_page_with_one_step_per_op(tmp_path):
     steps = len(list(backward_frames(graph))) - 2  # frames add the start and the end
     assert page.count('"sent":') == steps
     assert "<script src" not in page and "<link" not in page
+
+
+def test_svg_tooltips_name_the_values_not_python_ids(tmp_path):
+    graph = small_graph()
+    svg = save(graph, tmp_path / "graph.svg").read_text()
+    assert "%3" not in svg and str(id(graph)) not in svg
+    assert 'xlink:title="out"' in svg and 'xlink:title="a"' in svg

@@ -90,14 +90,19 @@ def draw_dot(
     ``highlight`` marks one node (e.g. the one anomaly mode flagged) and its
     path to the root. Drawing reads the graph only: no value or gradient changes.
     """
-    if rankdir not in RANKDIRS:
-        raise ValueError(f"rankdir must be one of {RANKDIRS}, got {rankdir!r}")
+    check_options(rankdir, max_nodes)
     if format not in graphviz.FORMATS:
         raise ValueError(f"format {format!r} is not a graphviz output format")
-    if not isinstance(max_nodes, int) or max_nodes < MIN_MAX_NODES:
-        raise ValueError(f"max_nodes must be an int >= {MIN_MAX_NODES}, got {max_nodes!r}")
     painter = Painter(root, rankdir, show_grad, params, color_by_grad, max_nodes, highlight=highlight)
     return painter.paint(graphviz.Digraph(name="graph", format=format))
+
+
+def check_options(rankdir: str, max_nodes: int) -> None:
+    """A clear error for a layout direction or node budget that cannot work."""
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {RANKDIRS}, got {rankdir!r}")
+    if not isinstance(max_nodes, int) or max_nodes < MIN_MAX_NODES:
+        raise ValueError(f"max_nodes must be an int >= {MIN_MAX_NODES}, got {max_nodes!r}")
 
 
 def save(graph_or_root: graphviz.Digraph | Node, path: str | Path, **draw_options: Any) -> Path:

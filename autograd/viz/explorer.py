@@ -30,7 +30,7 @@ import numpy as np
 
 from ..graph import Node
 from .core import derivative_rules, fmt, grad_summary, magnitude, raw
-from .draw import Painter, Scale, pipe
+from .draw import Painter, Scale, check_options, pipe
 from .explain import expression, grouped, local_rule, rule_for
 from .modules import REST, Collapse, box_chain, plan_collapse
 from .page import PAGE
@@ -54,12 +54,15 @@ def save_html(root: Node, path: str | Path, params: Any = None, **options: Any) 
     ``color_by_grad`` (gradient colours on at first; a checkbox toggles them).
     Open the file in a browser. The file is written atomically.
     """
-    page = explorer_html(root, params, **options)
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    return write_atomically(Path(path), explorer_html(root, params, **options))
+
+
+def write_atomically(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, then rename it: never half a page."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(page)
+            file.write(text)
         os.chmod(temporary, 0o644)  # mkstemp makes it private; a page is for sharing
         os.replace(temporary, path)
     except BaseException:
@@ -82,9 +85,7 @@ class Explorer:
                 'border:1px solid #ccc" sandbox="allow-scripts"></iframe>')
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(self.html, encoding="utf-8")
-        return path
+        return write_atomically(Path(path), self.html)
 
 
 def show(root: Node, params: Any = None, height: int = 640, **options: Any) -> Explorer:
@@ -98,6 +99,9 @@ def explorer_html(
     color_by_grad: bool = False,
 ) -> str:
     """The page as a string (see ``save_html``)."""
+    check_options(rankdir, max_nodes)
+    if not isinstance(module_views, int) or module_views < 0:
+        raise ValueError(f"module_views must be an int >= 0, got {module_views!r}")
     started = time.perf_counter()
     painter = Painter(root, rankdir, True, params, False, max_nodes, highlight=highlight)
     folded = bool(painter.collapse.group)
@@ -109,7 +113,7 @@ def explorer_html(
         if skipped:
             notes.append(f"{len(skipped)} module(s) were not laid out at save time (budget: module_views="
                          f"{module_views}): {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}. "
-                         "Save a page of the module alone, or raise module_views.")
+                         "Raise module_views= to lay out more.")
     nodes, ops = node_payload(painter)
     steps, why = step_payload(root, grad, painter, folded)
     if why:
@@ -128,8 +132,10 @@ def explorer_html(
         "stats": {"values": len(painter.nodes), "ops": sum(n._fn is not None for n in painter.nodes),
                   "folded": folded, "seconds": round(time.perf_counter() - started, 2)},
     }
-    data = json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
-    return PAGE.replace("__TITLE__", html.escape(payload["title"])).replace("__PAYLOAD__", data)
+    data = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    data = data.replace("</", "<\\/").replace("<!--", "<\\u0021--")  # nothing may end the <script> early
+    parts = {"TITLE": html.escape(payload["title"]), "PAYLOAD": data}
+    return re.sub(r"__(TITLE|PAYLOAD)__", lambda match: parts[match[1]], PAGE)
 
 
 # ---------------------------------------------------------------------- views

@@ -160,6 +160,27 @@ def test_a_failed_write_leaves_no_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_bad_options_are_named_in_the_error(tmp_path):
+    with pytest.raises(ValueError, match="rankdir"):
+        save_html(neuron(), tmp_path / "page.html", rankdir="up")
+    with pytest.raises(ValueError, match="max_nodes"):
+        save_html(neuron(), tmp_path / "page.html", max_nodes=2)
+    with pytest.raises(ValueError, match="module_views"):
+        save_html(neuron(), tmp_path / "page.html", module_views=-1)
+    assert not (tmp_path / "page.html").exists()
+
+
+def test_labels_cannot_end_the_script_or_the_page(tmp_path):
+    x = Value(1.0, label="</script><!-- __PAYLOAD__")
+    out = x * 2.0
+    out.label = "__TITLE__"
+    out.backward()
+    page = save_html(out, tmp_path / "page.html").read_text()
+    assert page.count("</script>") == 2  # the payload's end and the code's end
+    names = {v["name"] for v in payload(page)["nodes"].values()}
+    assert {"</script><!-- __PAYLOAD__", "__TITLE__"} <= names
+
+
 def test_a_tensor_root_with_many_elements_has_no_steps_and_says_why(tmp_path):
     w = Tensor(np.ones((2, 2)), requires_grad=True)
     out = w * 2

@@ -90,11 +90,14 @@ const $ = id => document.getElementById(id);
 const canvas = $("canvas");
 const READABLE = 0.9;  // screen pixels per graphviz point at which 11 pt node text is easy to read
 const viewsById = Object.fromEntries(P.views.map(v => [v.id, v]));
-const consumers = {};
-for (const [key, node] of Object.entries(P.nodes)) {  // the payload leaves out defaults
-  node.kind = node.kind || "op output";
-  node.inputs = node.inputs || [];
-  for (const input of node.inputs) (consumers[input] = consumers[input] || []).push(key);
+let consumerLists = null;
+function consumers(key) {  // who reads a node: built on first use (a large graph opens sooner)
+  if (!consumerLists) {
+    consumerLists = {};
+    for (const [k, node] of Object.entries(P.nodes))
+      for (const input of node.inputs || []) (consumerLists[input] = consumerLists[input] || []).push(k);
+  }
+  return consumerLists[key] || [];
 }
 let svg = null, vb = null, home = null, current = null, trail = [];
 let selected = null, matches = [], matchAt = 0, folded = new Set(), step = null;
@@ -224,7 +227,7 @@ function showDetails(key) {
     return;
   }
   const n = P.nodes[baseKey(key)], op = n.fn ? P.ops[n.fn] : null;
-  let rows = row("kind", esc(n.kind)) + (n.module ? row("module", esc(n.module)) : "");
+  let rows = row("kind", esc(n.kind || "op output")) + (n.module ? row("module", esc(n.module)) : "");
   if (op) {
     rows += row("op", `${esc(op.function)}: <span class="rule">${esc(n.name)} = ${esc(n.expression)}</span>`);
   }
@@ -235,9 +238,9 @@ function showDetails(key) {
   if (op) {
     const rules = (n.local && op.rules.length === n.local.length ? n.local : op.rules).map(esc).join("<br>");
     rows += row("local rule", `<span class="rule" data-field="rule">${esc(op.formula)}<br>${rules}</span>`);
-    rows += row("inputs", n.inputs.map(link).join(", "));
+    rows += row("inputs", (n.inputs || []).map(link).join(", "));
   }
-  const users = consumers[baseKey(key)] || [];
+  const users = consumers(baseKey(key));
   if (users.length) rows += row("used by", users.slice(0, 12).map(link).join(", ") +
     (users.length > 12 ? ` and ${users.length - 12} more` : ""));
   if (n.health) rows += row("gradient", `<b>${esc(n.health)}</b>`);
@@ -290,7 +293,7 @@ function markPath(start, cls) {
   clearClass(cls);
   const on = new Set([start]), todo = [start];
   while (todo.length) {
-    for (const c of consumers[todo.pop()] || []) if (!on.has(c)) { on.add(c); todo.push(c); }
+    for (const c of consumers(todo.pop())) if (!on.has(c)) { on.add(c); todo.push(c); }
   }
   for (const key of on) {
     const el = shown(key);

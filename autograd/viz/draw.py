@@ -148,6 +148,8 @@ class Painter:
         self.titles = module_titles(params)
         self.names = node_names(self.nodes, self.param_names)
         self.modules = assign_modules(self.nodes, self.param_names)
+        if isinstance(params, dict):  # no layer types: say which ops each module runs
+            self.titles = op_titles(self.nodes, self.modules, self.titles)
         self.marked = path_to_root(self.nodes, highlight) if highlight is not None else set()
         self.highlight = highlight
         self.scale = Scale([magnitude(self.grad(n)) for n in self.nodes]) if color_by_grad else None
@@ -354,6 +356,16 @@ def op_label(node: Node) -> str:
     if node._fn is F.PowConstant:
         return f"**{fmt((node._ctx or node).saved_tensors[1])}"
     return node._fn.name()
+
+
+def op_titles(nodes: list[Node], modules: dict[int, str], titles: dict[str, str]) -> dict[str, str]:
+    """"0: linear, 48 parameters": a module's ops before its parameter count (from ``module_titles``)."""
+    ops: dict[str, Counter] = defaultdict(Counter)
+    for node in nodes:
+        if node._fn is not None and id(node) in modules:
+            ops[modules[id(node)]][node._fn.name()] += 1
+    return {module: title.replace(": ", f": {', '.join(sorted(ops[module]))}, ", 1) if ops[module] else title
+            for module, title in titles.items()}
 
 
 def input_stub(node: Node, index: int, key: str) -> tuple[str, str, dict]:

@@ -242,6 +242,8 @@ def test_module_boxes_show_the_layer_when_given_the_model():
     model, loss = tensor_model_loss()
     source = draw_dot(loss, params=model).source
     assert 'label="0: Linear(3→4)"' in source and 'label="2: Linear(4→2)"' in source
+    source = draw_dot(loss, params=dict(model.named_parameters())).source
+    assert 'label="0: linear, 16 parameters"' in source  # a dict names no layer type: the ops stand in
 
 
 def test_without_params_a_scalar_mlp_folds_per_unit_and_layer():

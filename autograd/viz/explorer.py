@@ -30,8 +30,8 @@ import numpy as np
 
 from ..graph import Node
 from .core import derivative_rules, fmt, grad_summary, magnitude, raw
-from .draw import Painter, Scale, check_options, pipe
-from .explain import expression, grouped, local_rule, rule_for
+from .draw import Overlay, Painter, Scale, check_options, pipe
+from .explain import expression, grouped, local_rule
 from .modules import REST, Collapse, box_chain, plan_collapse
 from .page import PAGE
 
@@ -105,6 +105,9 @@ def explorer_html(
     started = time.perf_counter()
     painter = Painter(root, rankdir, True, params, False, max_nodes, highlight=highlight)
     folded = bool(painter.collapse.group)
+    steps, why, grads = step_payload(root, grad, painter, folded)
+    if steps:  # show what the pass computed, freed intermediate gradients too
+        painter.overlay = Overlay(grads={id(n): grads.get(id(n), n.grad) for n in painter.nodes})
     views = [view("main", "whole graph", painter)]
     notes = []
     if folded:
@@ -115,7 +118,6 @@ def explorer_html(
                          f"{module_views}): {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}. "
                          "Raise module_views= to lay out more.")
     nodes, ops = node_payload(painter)
-    steps, why = step_payload(root, grad, painter, folded)
     if why:
         notes.append(why)
     payload = {
@@ -218,16 +220,16 @@ def node_payload(painter: Painter) -> tuple[dict[str, dict], dict[str, dict]]:
     """Per node: name, kind, data, grad, module, inputs, colour by gradient, and for an op
     its expression, its rule per input in the inputs' names and the key of its entry in the
     op table (formula and rules as the docstring writes them)."""
-    scale = Scale([magnitude(n.grad) for n in painter.nodes])
+    scale = Scale([magnitude(painter.grad(n)) for n in painter.nodes])
     nodes, ops = {}, {}
     for node in painter.nodes:
         key = painter.keys[id(node)]
-        size = magnitude(node.grad)
+        size = magnitude(painter.grad(node))
         entry = {
             "name": painter.names[id(node)],
             "kind": kind_of(node, painter),
             "data": numbers(node.data),
-            "grad": (numbers(node.grad) or {"missing": True}) if node.requires_grad else None,
+            "grad": (numbers(painter.grad(node)) or {"missing": True}) if node.requires_grad else None,
             "inputs": [painter.keys[id(p)] if p is not None else f"{key}.in{i}"
                        for i, p in enumerate(node._parents)],
             "module": painter.modules.get(id(node)),
@@ -306,28 +308,30 @@ def _norm(sizes: list) -> float:
     return float(np.sqrt(sum(s * s for s in sizes if s is not None)))
 
 
-def step_payload(root: Node, grad: Any, painter: Painter, folded: bool) -> tuple[list | None, str]:
+def step_payload(root: Node, grad: Any, painter: Painter, folded: bool) -> tuple[list | None, str, dict]:
     """The backward pass as steps (``backward_steps``): per op visited, the gradient arriving and
-    what it sends to each input; or None and why not."""
-    from .steps import backward_steps
+    what it sends to each input; or None and why not. Also every gradient the pass computes
+    (a Tensor intermediate's is freed after ``backward``, but the page can show it)."""
+    from .steps import backward_steps, seed_gradient
 
     ops = sum(n._fn is not None for n in painter.nodes)
     if folded or ops > MAX_STEPS:
         return None, (f"The backward step-through is offered for graphs laid out in full (at most "
-                      f"{MAX_STEPS} ops, {painter.max_nodes} values); this one has {ops:,} ops.")
+                      f"{MAX_STEPS} ops, {painter.max_nodes} values); this one has {ops:,} ops."), {}
     try:
         walk = list(backward_steps(root, grad))
     except ValueError as error:
-        return None, f"No step-through: {error}."
-    steps = []
+        return None, f"No step-through: {error}.", {}
+    steps, grads = [], {id(root): seed_gradient(root, grad)}
     for step in walk:
         sent = []
         for c in step.contributions:
             product = (f"{fmt(c.upstream)} × {fmt(c.local)} = {fmt(c.value)}" if c.local is not None
                        else grad_summary(c.value))
             sent.append({"to": painter.keys[id(c.parent)], "index": c.index,
-                         "rule": rule_for(step.node, c.index), "product": product,
+                         "rule": local_rule(step.node, c.index, painter.names), "product": product,
                          "total": grad_summary(c.total), "first": c.first})
+            grads[id(c.parent)] = c.total
         steps.append({"node": painter.keys[id(step.node)], "upstream": grad_summary(step.upstream),
                       "sent": sent})
-    return steps, ""
+    return steps, "", grads

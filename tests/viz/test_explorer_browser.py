@@ -271,8 +271,10 @@ def screenshot(path: Path) -> Path:
             page = save_html(loss, Path(folder) / "mlp.html", params=model, color_by_grad=True,
                              title="nn.MLP(2, [16, 16, 1]): the loss of a batch of 4 moons")
             open_page(driver, page)
-            click(driver, f'[data-node="{key_of(loss, dict(model.named_parameters())["2.weight"])}"]')
-            driver.execute_script("explorer.fit()")
+            weight = f'[data-node="{key_of(loss, dict(model.named_parameters())["2.weight"])}"]'
+            click(driver, weight)
+            driver.execute_script("explorer.fit(); explorer.zoom(0.62);"
+                                  f"explorer.centre(document.querySelector('{weight}'), false)")
             driver.save_screenshot(str(path))
     finally:
         driver.quit()

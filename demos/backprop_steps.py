@@ -1,17 +1,19 @@
 """Backprop step by step: one neuron's backward pass as frames, and the chain rule in words.
 
 The neuron of micrograd's lecture, o = tanh(x1 w1 + x2 w2 + b). Each frame
-shows one op visited in reverse topological order, with local derivative x
-upstream gradient = contribution on its edges; the HTML page plays them with a
-slider. The frames replay the pass on their own bookkeeping, and the last one
-holds exactly the gradients ``o.backward()`` then computes.
+shows one op visited in reverse topological order, with upstream gradient x
+local derivative = contribution on its edges. The explorer page
+(backprop_explorer.html) is the better teacher: step with the arrow keys on
+one zoomable graph, click any node for its numbers and its local rule. The
+frames replay the pass on their own bookkeeping, and the last one holds
+exactly the gradients ``o.backward()`` then computes.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from autograd import Value
-from autograd.viz import backward_frames, explain, save_backward_html
+from autograd.viz import backward_frames, explain, save_html
 from autograd.viz.render import find_program
 from demos._common import save_graph
 
@@ -35,7 +37,7 @@ def neuron() -> tuple[Value, list[Value]]:
 
 
 def run(output_dir: Path, quick: bool = False) -> dict:
-    """Print the derivation, write every frame (+ the HTML player), check it against backward()."""
+    """Print the derivation, write every frame and the explorer page, check them against backward()."""
     o, leaves = neuron()
     print(explain(o))
     frames = list(backward_frames(o))
@@ -45,8 +47,8 @@ def run(output_dir: Path, quick: bool = False) -> dict:
     middle = frames[len(frames) // 2]
     files.append(save_graph(middle.draw(), output_dir / "backprop_step", file_format="png"))
     if find_program():
-        files.append(save_backward_html(o, output_dir / "backward_steps.html"))
-        print(f"  wrote {files[-1]}: open it in a browser and move the slider")
+        files.append(save_html(o, output_dir / "backprop_explorer.html", title="o = tanh(x1 w1 + x2 w2 + b)"))
+        print(f"  wrote {files[-1]}: open it in a browser, press → to step, click a node for its rule")
     replayed = [frames[-1].grads[id(leaf)] for leaf in leaves]
     o.backward()
     matches = all(abs(r - leaf.grad) < 1e-12 for r, leaf in zip(replayed, leaves, strict=True))

@@ -48,7 +48,9 @@ def plot_mistakes(raw_test: np.ndarray, y_test: np.ndarray, predicted: np.ndarra
     import matplotlib.pyplot as plt
 
     wrong = np.flatnonzero(predicted != y_test)[:16]
-    fig, axes = plt.subplots(2, 8, figsize=(8, 2.6))
+    rows = max(1, -(-len(wrong) // 8))
+    columns = max(1, -(-len(wrong) // rows))  # rows as full as they can be: 9 digits as 5 + 4
+    fig, axes = plt.subplots(rows, columns, figsize=(columns, 1.3 * rows + 0.3), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, index in zip(axes.ravel(), wrong, strict=False):

@@ -75,7 +75,7 @@ def draw_neuron(model: nn.Module, point: np.ndarray, path: Path) -> Path:
     out.label = "relu(w . x + b)"
     model.zero_grad()
     out.backward()
-    return save_graph(out, path, params=dict(neuron.named_parameters()))
+    return save_graph(out, path, params=neuron)
 
 
 def plot_boundary(model: nn.Module, X: np.ndarray, y: np.ndarray, accuracy: float,

@@ -86,14 +86,18 @@ def plot_valley(paths: dict[str, np.ndarray], losses: dict[str, list[float]], pa
     left.contourf(gx, gy, np.log10(heights + 1e-3), levels=20, cmap="Blues_r", alpha=0.5)
     left.contour(gx, gy, heights, levels=np.logspace(-1, 3.5, 12), colors="gray", linewidths=0.4)
     every = max(len(next(iter(paths.values()))) // 20, 1)
-    for (name, points), marker in zip(paths.items(), "os^D", strict=True):
-        left.plot(points[:, 0], points[:, 1], lw=1.2, marker=marker, markersize=4, markevery=every,
-                  label=name)
+    for order, ((name, points), marker) in enumerate(zip(paths.items(), "os^D", strict=True)):
+        # the first (slowest) path is drawn last and widest: the faster ones retrace its start
+        left.plot(points[:, 0], points[:, 1], lw=3 if order == 0 else 1.2, marker=marker,
+                  markersize=6 if order == 0 else 4, markevery=every, label=name, zorder=10 - order,
+                  alpha=1 if order == 0 else 0.8)
+        left.plot(*points[-1], marker="X", color=left.get_lines()[-1].get_color(), markersize=10,
+                  markeredgecolor="black", zorder=20)
     left.plot(*START, "ko", label="start")
     left.plot(1, 1, "r*", markersize=12, label="minimum (1, 1)")
     left.set_xlabel("x")
     left.set_ylabel("y")
-    left.set_title(f"paths on the Rosenbrock valley (a mark every {every} steps)", fontsize=10)
+    left.set_title(f"paths on the Rosenbrock valley (a mark every {every} steps, X: the end)", fontsize=10)
     left.legend(fontsize=8, loc="upper center")
     plot_losses(right, losses, xlabel="step")
     right.set_ylabel("f(x, y)")

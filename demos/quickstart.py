@@ -4,7 +4,9 @@ The headline demo (``python -m demos``). ``nn.MLP(2, [16, 16, 1])`` on 300
 noisy points (a fifth held out), binary cross-entropy on the logits, Adam,
 ``nn.fit`` with a progress bar. Then the learned decision boundary as a PNG,
 and the graph of one small batch's forward pass and loss, after its backward
-pass, as an SVG: parameters named, each layer boxed, gradient sizes shown.
+pass: an SVG (parameters named, each layer boxed) and the explorer page
+(moons_explorer.html: zoom, click a weight for its numbers and its path to
+the loss, step through the backward pass).
 """
 from __future__ import annotations
 
@@ -14,11 +16,14 @@ import numpy as np
 
 import nn
 from autograd import Tensor
+from autograd.viz import save_html
+from autograd.viz.render import find_program
 from demos._common import plot_decision_boundary, save_figure, save_graph
 
 
 def run(output_dir: Path, quick: bool = False) -> dict:
-    """Fit the MLP; report train and held-out accuracy; write moons_boundary.png and moons_graph.svg."""
+    """Fit the MLP; report train and held-out accuracy; write moons_boundary.png, moons_graph.svg and
+    moons_explorer.html."""
     X, y = nn.data.make_moons(n_samples=300, noise=0.2, seed=0)
     X_train, X_test, y_train, y_test = nn.data.train_test_split(X, y, test_size=0.2, seed=0)
     nn.manual_seed(0)
@@ -34,8 +39,12 @@ def run(output_dir: Path, quick: bool = False) -> dict:
     batch_loss.backward()
     files = [
         plot_boundary(model, X, y, test_accuracy, output_dir / "moons_boundary.png"),
-        save_graph(batch_loss, output_dir / "moons_graph", params=dict(model.named_parameters())),
+        save_graph(batch_loss, output_dir / "moons_graph", params=model),
     ]
+    if find_program():
+        files.append(save_html(batch_loss, output_dir / "moons_explorer.html", params=model,
+                               color_by_grad=True, title="nn.MLP(2, [16, 16, 1]): one batch's loss"))
+        print(f"  wrote {files[-1]}: open it in a browser")
     return {"train_accuracy": train_accuracy, "test_accuracy": test_accuracy, "files": files}
 
 

@@ -7,8 +7,10 @@ significant digits, a gradient's magnitude and whether it vanished or exploded.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
+from collections import Counter
 from operator import attrgetter
 from typing import Any
 
@@ -56,29 +58,58 @@ def is_constant(node: Node) -> bool:
     return not node.requires_grad
 
 
-def parameter_names(params: dict | None) -> dict[int, str]:
-    """``{id(parameter): name}`` from ``params`` (e.g. ``dict(model.named_parameters())``)."""
+def parameter_names(params: Any) -> dict[int, str]:
+    """``{id(parameter): name}`` from ``params``: a dict of name -> parameter
+    (``dict(model.named_parameters())``) or the model itself."""
     if params is None:
         return {}
+    if hasattr(params, "named_parameters") and not isinstance(params, dict):
+        params = dict(params.named_parameters())
     if not isinstance(params, dict):
-        raise TypeError(f"params must be a dict of name -> parameter, got {type(params).__name__}")
+        raise TypeError(f"params must be a model or a dict of name -> parameter, got {type(params).__name__}")
     for name, param in params.items():
         if not isinstance(param, Node):
             raise TypeError(f"params[{name!r}] is a {type(param).__name__}, not a Value or Tensor")
     return {id(param): name for name, param in params.items()}
 
 
+def module_titles(params: Any) -> dict[str, str]:
+    """``{module name: "0: Linear(2→16)"}`` for a model; for a dict of parameters,
+    the name and its parameter count ("0: 48 parameters")."""
+    if params is None:
+        return {}
+    if hasattr(params, "named_modules") and not isinstance(params, dict):
+        return {name: f"{name}: {layer_title(module)}" for name, module in params.named_modules() if name}
+    counts: dict[str, int] = {}
+    for name, param in params.items():
+        parts = name.split(".")
+        for end in range(1, len(parts)):
+            module = ".".join(parts[:end])
+            counts[module] = counts.get(module, 0) + int(np.size(param.data))
+    return {module: f"{module}: {count:,} parameters" for module, count in counts.items()}
+
+
+def layer_title(module: Any) -> str:
+    """"Linear(2→16)" for a layer with in/out features, else "Neuron(2, relu)" from ``extra_repr``."""
+    kind = type(module).__name__
+    if hasattr(module, "in_features") and hasattr(module, "out_features"):
+        return f"{kind}({module.in_features}→{module.out_features})"
+    extra = module.extra_repr() if hasattr(module, "extra_repr") else ""
+    return f"{kind}({extra})" if extra else kind
+
+
 def node_names(nodes: list[Node], param_names: dict[int, str]) -> dict[int, str]:
-    """A short name per node: parameter name, else label, else the number of a
-    constant Value leaf, else ``v1 v2 ...`` (Values) / ``t1 t2 ...`` (Tensors) in creation order."""
-    names, count = {}, 0
+    """A short name per node: parameter name, else label, else by role in creation
+    order: ``in1 in2 ...`` for leaves, ``v1 v2 ...`` for Value ops, ``t1 t2 ...`` for
+    Tensor ops; a generated name never repeats a label in the graph."""
+    taken = {getattr(node, "label", "") for node in nodes} | set(param_names.values())
+    names, counts = {}, Counter()
     for node in reversed(nodes):
         name = param_names.get(id(node)) or getattr(node, "label", "")
-        if not name and node._fn is None and isinstance(node.data, float):
-            name = fmt(node.data)
-        if not name:
-            count += 1
-            name = f"{'v' if isinstance(node.data, float) else 't'}{count}"
+        while not name or (name in taken and id(node) not in param_names and not getattr(node, "label", "")):
+            role = "in" if node._fn is None else "v" if isinstance(node.data, float) else "t"
+            counts[role] += 1
+            name = f"{role}{counts[role]}"
         names[id(node)] = name
     return names
 
@@ -134,6 +165,7 @@ def _shape(array: np.ndarray) -> str:
     return str(tuple(array.shape))
 
 
+@functools.cache
 def derivative_rules(fn: type) -> tuple[str, list[str]]:
     """An op's formula and per-input derivative rules, from its docstring's first line.
 

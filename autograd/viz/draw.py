@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import graphviz
+import numpy as np
 
 from .. import functions as F
 from ..graph import Node
@@ -32,15 +33,17 @@ from .core import (
     health,
     is_constant,
     magnitude,
+    module_titles,
     node_names,
     parameter_names,
     summary,
 )
-from .modules import REST, assign_modules, box_chain, plan_collapse
+from .modules import REST, Collapse, assign_modules, box_chain, infer_modules, plan_collapse
 from .render import Digraph, render
 from .render import GraphvizNotInstalled as GraphvizNotInstalled
 
-DEFAULT_MAX_NODES = 150  # dot lays out ~150 nodes in about a second; more is rarely readable
+DEFAULT_MAX_NODES = 150  # values (records); dot lays out ~300 nodes in about a second
+EDGES_PER_NODE = 3  # a collapsed picture draws at most this many edges per value it may show
 MIN_MAX_NODES = 8
 LABELLED_MERGED_EDGES = 40
 RANKDIRS = ("LR", "TB", "RL", "BT")
@@ -72,25 +75,34 @@ def draw_dot(
     params: dict | None = None,
     color_by_grad: bool = False,
     max_nodes: int = DEFAULT_MAX_NODES,
+    highlight: Node | None = None,
 ) -> graphviz.Digraph:
     """A ``graphviz.Digraph`` of the graph behind ``root`` (no ``dot`` needed to build it).
 
     ``params`` maps names to parameters (``dict(model.named_parameters())``):
     they are labelled, and each module's nodes are boxed (the rule: see
-    ``autograd/viz/modules.py``; "0.weight" is in box "0"). ``color_by_grad``
+    ``autograd/viz/modules.py``; "0.weight" is in box "0"); pass the model
+    itself to label the boxes with their layers ("0: Linear(2→16)"). ``color_by_grad``
     colours nodes and edges by |grad| on a log scale and marks vanishing and
-    exploding gradients, with a legend. Beyond ``max_nodes`` the farthest
-    parts collapse into summary nodes, with a note saying what was collapsed.
-    Drawing reads the graph only: no value or gradient changes.
+    exploding gradients, with a legend. Beyond ``max_nodes`` values (op nodes
+    ride along) the farthest parts collapse into summary nodes, with a note
+    saying what was collapsed, and edges are capped at 3 per value too.
+    ``highlight`` marks one node (e.g. the one anomaly mode flagged) and its
+    path to the root. Drawing reads the graph only: no value or gradient changes.
     """
-    if rankdir not in RANKDIRS:
-        raise ValueError(f"rankdir must be one of {RANKDIRS}, got {rankdir!r}")
+    check_options(rankdir, max_nodes)
     if format not in graphviz.FORMATS:
         raise ValueError(f"format {format!r} is not a graphviz output format")
+    painter = Painter(root, rankdir, show_grad, params, color_by_grad, max_nodes, highlight=highlight)
+    return painter.paint(Digraph(name="graph", format=format))
+
+
+def check_options(rankdir: str, max_nodes: int) -> None:
+    """A clear error for a layout direction or node budget that cannot work."""
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {RANKDIRS}, got {rankdir!r}")
     if not isinstance(max_nodes, int) or max_nodes < MIN_MAX_NODES:
         raise ValueError(f"max_nodes must be an int >= {MIN_MAX_NODES}, got {max_nodes!r}")
-    painter = Painter(root, rankdir, show_grad, params, color_by_grad, max_nodes)
-    return painter.paint(Digraph(format=format))
 
 
 def save(graph_or_root: graphviz.Digraph | Node, path: str | Path, **draw_options: Any) -> Path:
@@ -129,17 +141,38 @@ class Painter:
 
     def __init__(
         self, root: Node, rankdir: str, show_grad: bool, params: dict | None,
-        color_by_grad: bool, max_nodes: int, overlay: Overlay | None = None,
+        color_by_grad: bool, max_nodes: int, overlay: Overlay | None = None, highlight: Node | None = None,
     ) -> None:
         self.rankdir, self.show_grad, self.max_nodes, self.overlay = rankdir, show_grad, max_nodes, overlay
         self.nodes = graph_nodes(root)
+        self.keys = {id(node): f"n{index}" for index, node in enumerate(self.nodes)}  # stable ids, root n0
         self.param_names = parameter_names(params)
+        self.titles = module_titles(params)
         self.names = node_names(self.nodes, self.param_names)
         self.modules = assign_modules(self.nodes, self.param_names)
-        reserved = 1 + (len(Legend.ENTRIES) if color_by_grad else 0)
-        self.collapse = plan_collapse(self.nodes, self.modules, max_nodes - reserved)
+        if isinstance(params, dict):  # no layer types: say which ops each module runs
+            self.titles = op_titles(self.nodes, self.modules, self.titles)
+        self.marked = path_to_root(self.nodes, highlight) if highlight is not None else set()
+        self.highlight = highlight
         self.scale = Scale([magnitude(self.grad(n)) for n in self.nodes]) if color_by_grad else None
         self.boxes: dict[str, list] = defaultdict(list)  # box path ("" = none) -> node statements
+        self.collapse = self.plan(max_nodes - 1)  # room for the note
+
+    def plan(self, budget: int) -> Collapse:
+        """What to collapse so that at most ``budget`` values and ``EDGES_PER_NODE`` times as many
+        edges are drawn. Without ``params`` over budget, units found by shared weights stand in
+        for modules (``infer_modules``)."""
+        if len(self.nodes) > budget and not self.modules:
+            self.modules, titles = infer_modules(self.nodes)
+            self.titles = {**titles, **self.titles}
+        collapse = plan_collapse(self.nodes, self.modules, budget)
+        while collapse.group and budget > MIN_MAX_NODES:
+            self.collapse = collapse
+            if len(self.edges()) <= EDGES_PER_NODE * self.max_nodes:
+                break
+            budget = max(MIN_MAX_NODES, budget * 2 // 3)
+            collapse = plan_collapse(self.nodes, self.modules, budget)
+        return collapse
 
     def grad(self, node: Node) -> Any:
         """The gradient to show: the node's, or the frame's own bookkeeping."""
@@ -157,8 +190,8 @@ class Painter:
                 self.value_node(node)
         self.group_nodes()
         for tail, head, attrs in self.edges():
-            dot.edge(tail, head, **attrs)
-        emit_boxes(dot, self.boxes)
+            dot.edge(tail, head, id=f"e:{self.stable(tail)}->{self.stable(head)}", **attrs)
+        emit_boxes(dot, self.boxes, self.titles)
         if self.collapse.note:
             note = f"{self.collapse.note} (max_nodes={self.max_nodes})"
             dot.node("collapsed-note", "\\n".join(textwrap.wrap(note, 60)), shape="note", style="filled",
@@ -180,9 +213,21 @@ class Painter:
             fields.insert(0, self.names[id(node)] + (" (const)" if is_constant(node) else ""))
         if self.show_grad:
             fields.append(self.grad_field(node))
-        self.boxes[box].append((str(id(node)), self.record(fields), self.value_style(node)))
+        key, name = self.keys[id(node)], self.names[id(node)]
+        style = {"id": key, "tooltip": name, **self.value_style(node)}
+        self.boxes[box].append((key, self.record(fields), style))
         if node._fn is not None:
-            self.boxes[box].append((f"{id(node)}op", op_label(node), self.op_style(node)))
+            self.boxes[box].append((f"{key}.op", op_label(node),
+                                    {"id": f"{key}.op", "tooltip": f"{op_label(node)} → {name}",
+                                     **self.op_style(node)}))
+            for index, parent in enumerate(node._parents):
+                if parent is None:
+                    self.boxes[""].append(input_stub(node, index, key))
+
+    @staticmethod
+    def stable(name: str) -> str:
+        """The page id of a graphviz node name: "n5" for a value, "n5.op" for its op, "group:..."."""
+        return "group:" + name.removeprefix("group-") if name.startswith("group-") else name
 
     def grad_field(self, node: Node) -> str:
         """"grad" and its summary; "(vanishing)"/"(exploding)" when coloured; "grad ?" not yet reached."""
@@ -211,12 +256,16 @@ class Painter:
         if self.scale is not None:
             style.update(self.scale.style(magnitude(self.grad(node))))
         style.update(self.overlay_style(node))
+        if id(node) in self.marked:
+            style.update(color=FOCUS, penwidth="3" if node is self.highlight else "2")
         return style
 
     def op_style(self, node: Node) -> dict:
         style = {"shape": "ellipse", "fontsize": "10", "margin": "0.03,0.02", "height": "0.3",
                  "style": "filled", "fillcolor": "#eeeeee"}
         style.update(self.overlay_style(node, op=True))
+        if id(node) in self.marked:
+            style.update(color=FOCUS, penwidth="2")
         return style
 
     def overlay_style(self, node: Node, op: bool = False) -> dict:
@@ -250,6 +299,7 @@ class Painter:
             if self.scale is not None:
                 style.update(self.scale.style(size))
             outer = box_chain(name)[:-1] if name != REST else []
+            style.update(id="group:" + name, tooltip=name)
             self.boxes[outer[-1] if outer else ""].append((_group_id(name), "\\n".join(lines), style))
 
     def box_of(self, key: int) -> str:
@@ -262,20 +312,27 @@ class Painter:
         """Input -> op -> output for each shown op; edges touching a collapsed
         group are merged, with their count as the label."""
         shown, merged = [], Counter()
-        group = self.collapse.group
+        group, keys = self.collapse.group, self.keys
+        place = {}  # what stands for each node drawn here: its record, or its group
+        for node in self.nodes:
+            name = group.get(id(node))
+            place[id(node)] = keys[id(node)] if name is None else _group_id(name)
         for node in self.nodes:
             if node._fn is None:
                 continue
-            head = _group_id(group[id(node)]) if id(node) in group else f"{id(node)}op"
-            if id(node) not in group:
-                shown.append((f"{id(node)}op", str(id(node)), self.edge_style(node)))
+            key, folded = keys[id(node)], id(node) in group
+            head = place[id(node)] if folded else f"{key}.op"
+            if not folded:
+                shown.append((head, key, self.edge_style(node)))
             for index, parent in enumerate(node._parents):
                 if parent is None:
+                    if not folded:
+                        shown.append((f"{key}.in{index}", head, {"style": "dashed"}))
                     continue
-                tail = _group_id(group[id(parent)]) if id(parent) in group else str(id(parent))
-                if tail == head:
-                    continue
-                if id(node) in group or id(parent) in group:
+                tail = place.get(id(parent))
+                if tail is None or tail == head:
+                    continue  # outside the part drawn (a module's own view), or inside one group
+                if folded or id(parent) in group:
                     merged[tail, head] += 1
                 else:
                     shown.append((tail, head, self.edge_style(parent, (id(node), index))))
@@ -303,8 +360,46 @@ def op_label(node: Node) -> str:
     return node._fn.name()
 
 
-def emit_boxes(dot: graphviz.Digraph, boxes: dict[str, list]) -> None:
-    """Write node statements, each module's inside its (nested) cluster box."""
+def op_titles(nodes: list[Node], modules: dict[int, str], titles: dict[str, str]) -> dict[str, str]:
+    """"0: linear, 48 parameters": a module's ops before its parameter count (from ``module_titles``)."""
+    ops: dict[str, Counter] = defaultdict(Counter)
+    for node in nodes:
+        if node._fn is not None and id(node) in modules:
+            ops[modules[id(node)]][node._fn.name()] += 1
+    return {module: title.replace(": ", f": {', '.join(sorted(ops[module]))}, ", 1) if ops[module] else title
+            for module, title in titles.items()}
+
+
+def input_stub(node: Node, index: int, key: str) -> tuple[str, str, dict]:
+    """A node for an input that is raw data, not a node (an ndarray batch passed to a layer)."""
+    saved = (node._ctx or node).saved_tensors
+    item = saved[index] if index < len(saved) else None
+    text = "input (not a node)"
+    if isinstance(item, np.ndarray):
+        text += f"\\n{tuple(item.shape)} {item.dtype}"
+    style = {"shape": "box", "style": "dashed,filled", "fillcolor": "#f0f0f0", "fontcolor": "#555555",
+             "id": f"{key}.in{index}", "tooltip": "constant input"}
+    return f"{key}.in{index}", text, style
+
+
+def path_to_root(nodes: list[Node], start: Node) -> set[int]:
+    """``start`` and every node on a path from it to the root (``nodes`` come consumers first)."""
+    on_path = {id(start)}
+    for node in reversed(nodes):
+        if any(p is not None and id(p) in on_path for p in node._parents):
+            on_path.add(id(node))
+    if id(start) not in {id(n) for n in nodes}:
+        raise ValueError("highlight= must be a node of the graph being drawn")
+    return on_path
+
+
+def natural_key(name: str) -> list:
+    """Sort "layers.10" after "layers.9": digit runs compare as numbers."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
+
+
+def emit_boxes(dot: graphviz.Digraph, boxes: dict[str, list], titles: dict[str, str] | None = None) -> None:
+    """Write node statements, each module's inside its (nested) cluster box, in numeric order."""
     children = defaultdict(set)
     for box in boxes:
         chain = [""] + box_chain(box) if box else [""]
@@ -314,9 +409,10 @@ def emit_boxes(dot: graphviz.Digraph, boxes: dict[str, list]) -> None:
     def emit(graph: graphviz.Digraph, box: str) -> None:
         for name, label, attrs in boxes.get(box, ()):
             graph.node(name, label, **attrs)
-        for child in sorted(children[box]):
+        for child in sorted(children[box], key=natural_key):
             with graph.subgraph(name=f"cluster_{child}") as sub:
-                sub.attr(label=child, style="rounded,dashed", color="#4a6fa5", fontcolor="#4a6fa5")
+                sub.attr(label=(titles or {}).get(child, child), id=f"module:{child}", style="rounded,dashed",
+                         color="#4a6fa5", fontcolor="#4a6fa5")
                 emit(sub, child)
 
     emit(dot, "")

@@ -45,14 +45,41 @@ def rule_for(node: Node, index: int) -> str:
     return rules[index].partition(" = ")[2].strip()
 
 
-def bindings(node: Node, names: dict[int, str]) -> str:
-    """Which input each letter of the formula is: "a = d, b = f" ("" when no rules)."""
+def local_rule(node: Node, index: int, names: dict[int, str]) -> str:
+    """The rule for the ``index``-th input in the inputs' own names: Mul's "g * b" for
+    ``x1 * w1`` reads "g * w1" (so a label "a" or "b" never meets the formula's letters)."""
+    rule = rule_for(node, index)
     _, rules = derivative_rules(node._fn)
     if len(rules) != len(node._parents):
-        return ""
-    letters = [rule.partition(" = ")[0].strip()[1:] for rule in rules]
-    pairs = zip(letters, node._parents, strict=True)
-    return ", ".join(f"{letter} = {names[id(p)]}" for letter, p in pairs if p is not None)
+        return rule
+    letters = {r.partition(" = ")[0].strip()[1:]: p for r, p in zip(rules, node._parents, strict=True)}
+
+    def name(match: re.Match) -> str:
+        if match[1] not in letters:
+            return match[0]
+        parent = letters[match[1]]
+        return grouped(names[id(parent)]) if parent is not None else "const"  # raw data, not a node
+
+    return re.sub(r"\b([a-z])\b", name, rule)
+
+
+def grouped(name: str) -> str:
+    """A name as one symbol: "x1w1 + x2w2" in brackets, "x1" as it is."""
+    return f"({name})" if re.search(r"[^\w.]", name) else name
+
+
+def heading(node: Node, names: dict[int, str]) -> str:
+    """"n = x1w1 + b", or just the expression when the node's label already is it."""
+    text = expression(node, names)
+    return text if names[id(node)] == text else f"{names[id(node)]} = {text}"
+
+
+def op_note(node: Node) -> str:
+    """The op's class and, when its docstring gives no per-input rule, its first line."""
+    _, rules = derivative_rules(node._fn)
+    if len(rules) == len(node._parents):
+        return node._fn.__name__  # each input's line shows its rule, in the inputs' names
+    return f"{node._fn.__name__}: {node._fn.__doc__.strip().splitlines()[0]}"
 
 
 def expression(node: Node, names: dict[int, str]) -> str:
@@ -60,9 +87,9 @@ def expression(node: Node, names: dict[int, str]) -> str:
     args = [names[id(p)] if p is not None else "const" for p in node._parents]
     symbol = node._fn.name()
     if node._fn is F.PowConstant:
-        return f"{args[0]} ** {fmt((node._ctx or node).saved_tensors[1])}"
+        return f"{grouped(args[0])} ** {fmt((node._ctx or node).saved_tensors[1])}"
     if symbol in INFIX and len(args) == 2:
-        return f"{args[0]} {symbol} {args[1]}"
+        return f"{grouped(args[0])} {symbol} {grouped(args[1])}"
     return f"{symbol}({', '.join(args)})"
 
 
@@ -73,27 +100,26 @@ class TextWriter:
         self.names, self.root = names, root_name
 
     def d(self, node: Node) -> str:
-        return f"d{self.root}/d{self.names[id(node)]}"
+        return f"d{grouped(self.root)}/d{grouped(self.names[id(node)])}"
 
     def start(self, root: Node) -> list[str]:
         return [
             f"Backward pass from {self.root} = {summary(root.data)}, from the output back. "
-            "g is the gradient arriving at an op's output; numbers read upstream × local = contribution.",
+            "g is the gradient arriving at an op's output (upstream); each input gets "
+            "upstream × local derivative = contribution.",
             f"{self.d(root)} = 1",
         ]
 
     def step(self, step: Step) -> list[str]:
         node = step.node
-        letters = bindings(node, self.names)
-        lines = ["", f"{self.names[id(node)]} = {expression(node, self.names)}    [{node._fn.__name__}: "
-                 f"{node._fn.__doc__.strip().splitlines()[0]}]" + (f"  with {letters}" if letters else ""),
+        lines = ["", f"{heading(node, self.names)}    [{op_note(node)}]",
                  f"  g = {self.d(node)} = {grad_summary(step.upstream)}"]
         for c in step.contributions:
             lines.append("  " + self.contribution(node, c))
         return lines
 
     def contribution(self, node: Node, c: Contribution) -> str:
-        formula = rule_for(node, c.index)
+        formula = local_rule(node, c.index, self.names)
         if c.local is None:
             numbers = grad_summary(c.value)
         else:
@@ -122,12 +148,8 @@ class LatexWriter(TextWriter):
 
     def step(self, step: Step) -> list[str]:
         node = step.node
-        _, rules = derivative_rules(node._fn)
-        rule_text = ", ".join(rules) if rules else node._fn.__doc__.strip().splitlines()[0]
-        letters = bindings(node, self.names)
-        rule_text += f" with {letters}" if letters else ""
         lines = [rf"{self.tex(node)} &= {tex_expression(node, self.names)} "
-                 rf"&& \text{{{tex_text(node._fn.__name__ + ': ' + rule_text)}}} \\"]
+                 rf"&& \text{{{tex_text(op_note(node))}}} \\"]
         return lines + [self.contribution(node, c) for c in step.contributions]
 
     def contribution(self, node: Node, c: Contribution) -> str:

@@ -76,6 +76,59 @@ def assign_modules(nodes: list[Node], param_names: dict[int, str]) -> dict[int, 
     return modules
 
 
+def infer_modules(nodes: list[Node]) -> tuple[dict[int, str], dict[str, str]]:
+    """Modules for a graph drawn without ``params``: ``({id(node): "layer1.unit3"}, titles)``.
+
+    A unit is the ops that read the same trainable leaves (a neuron's weights,
+    read once per sample) with those leaves; its layer is one more than the
+    deepest unit feeding it. So a scalar MLP still folds per neuron and per layer.
+    """
+    parent_of: dict[int, int] = {}
+
+    def find(key: int) -> int:
+        while parent_of.get(key, key) != key:
+            key = parent_of[key]
+        return key
+
+    readers: dict[int, int] = {}  # trainable leaf -> the first op reading it
+    for node in nodes:
+        if node._fn is None:
+            continue
+        for parent in node._parents:
+            if parent is not None and parent._fn is None and parent.requires_grad:
+                first, mine = find(readers.setdefault(id(parent), id(node))), find(id(node))
+                if first != mine:
+                    parent_of[mine] = first
+    leaves = Counter(find(op) for op in readers.values())
+    units = {}  # op -> its unit: ops sharing trainable leaves, at least two leaves (weights and a bias)
+    for node in nodes:
+        if node._fn is not None and leaves[find(id(node))] >= 2:
+            units[id(node)] = find(id(node))
+    layer: dict[int, int] = {}
+    reach: dict[int, int] = {}
+    for node in reversed(nodes):  # creation order
+        depth = max((reach.get(id(p), 0) for p in node._parents if p is not None), default=0)
+        if id(node) in units:
+            root = units[id(node)]
+            layer[root] = max(layer.get(root, 0), depth + 1)
+            depth = layer[root]
+        reach[id(node)] = depth
+    numbers: dict[int, str] = {}
+    per_layer: Counter = Counter()
+    for node in reversed(nodes):
+        root = units.get(id(node))
+        if root is not None and root not in numbers:
+            numbers[root] = f"layer{layer[root]}.unit{per_layer[layer[root]]}"
+            per_layer[layer[root]] += 1
+    modules = {key: numbers[root] for key, root in units.items()}
+    for leaf, op in readers.items():
+        if find(op) in numbers:
+            modules[leaf] = numbers[find(op)]
+    titles = {f"layer{depth}": f"layer {depth} ({count} unit{'s' if count != 1 else ''}, "
+                               "found by shared weights)" for depth, count in per_layer.items()}
+    return modules, titles
+
+
 def _union(sets) -> frozenset:
     """The union of frozensets, sharing the object when there is only one distinct set."""
     result = _EMPTY
@@ -97,21 +150,22 @@ REST = "rest of the graph"
 KEEP_NEAR_OUTPUT = 5  # at least this many nodes near the output stay when the rest collapses
 
 
-def plan_collapse(nodes: list[Node], modules: dict[int, str], budget: int) -> Collapse:
-    """Collapse until the picture has at most ``budget`` nodes (a node costs 1, plus 1 for its op).
+def plan_collapse(nodes: list[Node], modules: dict[int, str], budget: int, min_level: int = 1) -> Collapse:
+    """Collapse until the picture has at most ``budget`` values (an op's node rides with its output).
 
     First modules, at the deepest box level that fits; if none does, the
     nodes outside modules too, keeping the few nearest the output (the loss
     of a batch of samples would otherwise crowd the network out). Leaves and
-    ops that belong with one group join it (``_absorb``).
+    ops that belong with one group join it (``_absorb``). Box levels above
+    ``min_level`` are not tried (a module's own view folds only what is inside it).
     """
-    cost = {id(n): 1 + (n._fn is not None) for n in nodes}
+    cost = dict.fromkeys(map(id, nodes), 1)
     if sum(cost.values()) <= budget:
         return Collapse()
     chains = {key: box_chain(module) for key, module in modules.items()}
     depth = max(map(len, chains.values()), default=0)
     levels = [(level, _absorb(nodes, {key: chain[:level][-1] for key, chain in chains.items()}))
-              for level in range(depth, 0, -1)]
+              for level in range(depth, min_level - 1, -1)]
     for level, group in levels:
         if _picture_size(nodes, cost, group) <= budget:
             return Collapse(group, _note(nodes, group, f"module (box level {level})"))
@@ -158,5 +212,5 @@ def _note(nodes: list[Node], group: dict[int, str], how: str) -> str:
     more = f" and {len(sizes) - 6} more" if len(sizes) > 6 else ""
     return (
         f"{len(group):,} of {len(nodes):,} values collapsed by {how} into {len(sizes)} "
-        f"summary nodes: {listed}{more}"
+        f"summary node{'s' if len(sizes) != 1 else ''}: {listed}{more}"
     )

@@ -4,12 +4,11 @@
 reverse topological order, it calls the op's ``backward`` (first-order, on raw
 numbers) and records local derivative x upstream gradient = contribution per
 input, so the graph's ``.grad`` values are never touched. Frames draw each
-step; ``save_frames`` writes them as numbered files, ``save_backward_html``
-as one page with a slider.
+step; ``save_frames`` writes them as numbered files; the explorer page
+(``save_html``, alias ``save_backward_html``) steps through them on one zoomable graph.
 """
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from .render import Digraph
 
 @dataclass
 class Contribution:
-    """What one op sends to one input: ``local * upstream = value``; ``total`` after adding it.
+    """What one op sends to one input: ``upstream * local = value``; ``total`` after adding it.
 
     ``local`` is the op's local derivative d(output)/d(input) for scalar
     graphs; for tensors it is a Jacobian, so it is left as None."""
@@ -107,7 +106,7 @@ class BackwardFrame:
     def draw(self, rankdir: str = "LR", color_by_grad: bool = False, max_nodes: int = DEFAULT_MAX_NODES,
              format: str = "svg") -> graphviz.Digraph:
         """This frame as a ``graphviz.Digraph``: the visited node in red, the inputs
-        it sends to in orange, ``local × upstream = contribution`` on the edges."""
+        it sends to in orange, ``upstream × local = contribution`` on the edges."""
         overlay = Overlay(
             grads=self.grads, focus=self.node, caption=self.caption,
             receivers={id(c.parent) for c in self.contributions},
@@ -118,10 +117,10 @@ class BackwardFrame:
 
 
 def edge_note(c: Contribution) -> str:
-    """``local × upstream = contribution`` for numbers, the contribution's size for arrays."""
+    """``upstream × local = contribution`` for numbers, the contribution's size for arrays."""
     if c.local is None:
         return f"sends {grad_summary(c.value)}"
-    return f"{fmt(c.local)} × {fmt(c.upstream)} = {fmt(c.value)}"
+    return f"{fmt(c.upstream)} × {fmt(c.local)} = {fmt(c.value)}"
 
 
 def backward_frames(root: Node, grad: Any = None, params: dict | None = None) -> Iterator[BackwardFrame]:
@@ -140,7 +139,7 @@ def backward_frames(root: Node, grad: Any = None, params: dict | None = None) ->
         caption = (
             f"Step {number} of {total}: at {names[id(step.node)]} ({step.node._fn.name()}), "
             f"upstream gradient {grad_summary(step.upstream)}; each input gets "
-            + ("local derivative × upstream = contribution" if isinstance(step.node.data, float)
+            + ("upstream × local derivative = contribution" if isinstance(step.node.data, float)
                else "its share of the gradient")
         )
         yield BackwardFrame(root, params, number, step.node, dict(grads), step.contributions, caption)
@@ -161,56 +160,9 @@ def save_frames(root: Node, folder: str | Path, format: str = "svg", params: dic
     return paths
 
 
-def save_backward_html(root: Node, path: str | Path, params: dict | None = None, **draw_options: Any) -> Path:
-    """One self-contained HTML page (SVGs inlined, no network) with a slider over the frames."""
-    frames = []
-    for frame in backward_frames(root, params=params):
-        svg = pipe(frame.draw(**draw_options), "svg").decode("utf-8")
-        svg = svg[svg.index("<svg"):].replace(' id="', f' id="frame{frame.index}-')  # ids unique per page
-        frames.append(f'<div class="frame" data-caption="{html.escape(frame.caption)}">{svg}</div>')
-    path = Path(path)
-    path.write_text(PAGE.replace("{count}", str(len(frames) - 1)).replace("{frames}", "\n".join(frames)),
-                    encoding="utf-8")
-    return path
+def save_backward_html(root: Node, path: str | Path, params: dict | None = None, **options: Any) -> Path:
+    """The explorer page (``save_html``), which steps through the backward pass on the zoomable graph:
+    arrows or the slider move one op at a time. Kept as the name of the older slider page."""
+    from .explorer import save_html
 
-
-PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>A backward pass, step by step</title>
-<style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; }
-#controls { display: flex; gap: 0.8em; align-items: center; }
-#slider { width: 40em; }
-#caption { font-size: 1.1em; min-height: 2.5em; }
-.frame { display: none; } .frame.shown { display: block; }
-.frame svg { max-width: 100%; height: auto; }
-</style></head>
-<body>
-<h2>A backward pass, step by step</h2>
-<div id="controls">
-<button id="prev">&#9664; back</button>
-<input id="slider" type="range" min="0" max="{count}" value="0">
-<button id="next">next &#9654;</button>
-<span id="counter"></span>
-</div>
-<p id="caption"></p>
-{frames}
-<script>
-const frames = document.querySelectorAll(".frame");
-const slider = document.getElementById("slider");
-function show(i) {
-  frames.forEach((f, k) => f.classList.toggle("shown", k === i));
-  slider.value = i;
-  document.getElementById("counter").textContent = "frame " + i + " of " + (frames.length - 1);
-  document.getElementById("caption").textContent = frames[i].dataset.caption;
-}
-slider.addEventListener("input", () => show(Number(slider.value)));
-document.getElementById("prev").onclick = () => show(Math.max(0, Number(slider.value) - 1));
-document.getElementById("next").onclick = () => show(Math.min(frames.length - 1, Number(slider.value) + 1));
-document.addEventListener("keydown", e => {
-  if (e.key === "ArrowLeft") document.getElementById("prev").click();
-  if (e.key === "ArrowRight") document.getElementById("next").click();
-});
-show(0);
-</script>
-</body></html>
-"""
+    return save_html(root, path, params, **options)

@@ -12,7 +12,7 @@ from autograd import Tensor, Value, draw_dot
 from autograd.viz import GraphvizNotInstalled, backward_frames, explain, save
 from autograd.viz.core import fmt, graph_nodes
 from autograd.viz.draw import SCALE, Scale
-from autograd.viz.modules import box_chain, module_of_parameter
+from autograd.viz.modules import box_chain, infer_modules, module_of_parameter
 
 NAME = r'"(?:[^"\\]|\\.)*"|[^\s\[\]]+'
 
@@ -72,6 +72,11 @@ def scalar_mlp_loss(samples: int = 3):
     return model, loss
 
 
+def name_of(root, node) -> str:
+    """The graphviz name draw_dot gives ``node``: "n{k}", its place in ``graph_nodes(root)``."""
+    return f"n{[id(n) for n in graph_nodes(root)].index(id(node))}"
+
+
 def records(nodes: dict) -> dict:
     return {name: n for name, n in nodes.items() if n.get("shape") == "record"}
 
@@ -81,10 +86,10 @@ def test_every_value_and_op_appears_with_label_data_and_grad():
     nodes, _, _ = parse(draw_dot(out))
     graph = graph_nodes(out)
     for node in graph:
-        label = nodes[str(id(node))]["label"]
+        label = nodes[name_of(out, node)]["label"]
         assert node.label in label
         assert f"data {fmt(node.data)}" in label and f"grad {fmt(node.grad)}" in label
-    ops = {name: n["label"] for name, n in nodes.items() if name.endswith("op")}
+    ops = {name: n["label"] for name, n in nodes.items() if name.endswith(".op")}
     assert sorted(ops.values()) == sorted(n._fn.name() for n in graph if n._fn is not None)
     assert len(records(nodes)) == len(graph)
 
@@ -98,7 +103,7 @@ def test_edge_count_equals_the_graph_edges_even_for_repeated_inputs():
     uses = sum(p is not None for n in graph for p in n._parents)
     ops = sum(n._fn is not None for n in graph)
     assert len(edges) == uses + ops
-    assert sum(1 for tail, head, _ in edges if tail == str(id(x)) and head.endswith("op")) == 3
+    assert sum(1 for tail, head, _ in edges if tail == name_of(out, x) and head.endswith(".op")) == 3
 
 
 def test_edges_point_from_inputs_to_op_to_output():
@@ -106,16 +111,18 @@ def test_edges_point_from_inputs_to_op_to_output():
     _, edges, _ = parse(draw_dot(out))
     for node in graph_nodes(out):
         if node._fn is not None:
-            assert (f"{id(node)}op", str(id(node))) in [(t, h) for t, h, _ in edges]
+            key = name_of(out, node)
+            assert (f"{key}.op", key) in [(t, h) for t, h, _ in edges]
             for parent in node._parents:
-                assert (str(id(parent)), f"{id(node)}op") in [(t, h) for t, h, _ in edges]
+                assert (name_of(out, parent), f"{key}.op") in [(t, h) for t, h, _ in edges]
 
 
 def test_rankdir_keeps_record_fields_side_by_side():
     out = micrograd_example()
     lr, _, _ = parse(draw_dot(out, rankdir="LR"))
     tb, _, _ = parse(draw_dot(out, rankdir="TB"))
-    key = str(id(out))
+    key = name_of(out, out)
+    assert key == "n0"  # the root
     assert lr[key]["label"].startswith("{") and not tb[key]["label"].startswith("{")
     assert 'rankdir=TB' in draw_dot(out, rankdir="TB").source
 
@@ -129,7 +136,7 @@ def test_tensor_records_show_name_shape_dtype_and_gradient_norm():
     model, loss = tensor_model_loss()
     nodes, _, _ = parse(draw_dot(loss, params=dict(model.named_parameters())))
     weight = model[0].weight
-    label = nodes[str(id(weight))]["label"]
+    label = nodes[name_of(loss, weight)]["label"]
     assert "0.weight" in label and "(4, 3)" in label and str(weight.dtype) in label
     assert f"‖g‖ {fmt(np.linalg.norm(weight.grad))}" in label
 
@@ -138,7 +145,7 @@ def test_constants_are_drawn_and_look_different():
     model, loss = tensor_model_loss()
     nodes, _, _ = parse(draw_dot(loss))
     (x,) = [n for n in graph_nodes(loss) if getattr(n, "label", "") == "x"]
-    drawn = nodes[str(id(x))]
+    drawn = nodes[name_of(loss, x)]
     assert "x (const)" in drawn["label"] and "no grad" in drawn["label"]
     assert "dashed" in drawn["style"]
 
@@ -148,8 +155,8 @@ def test_parameters_and_the_ops_that_use_them_sit_in_their_module_box():
     nodes, _, cluster_of = parse(draw_dot(loss, params=dict(model.named_parameters())))
     for index in ("0", "2"):
         layer = model[int(index)]
-        assert cluster_of[str(id(layer.weight))] == index and cluster_of[str(id(layer.bias))] == index
-    linear_ops = [name for name, n in nodes.items() if name.endswith("op") and n["label"] == "linear"]
+        assert cluster_of[name_of(loss, layer.weight)] == index == cluster_of[name_of(loss, layer.bias)]
+    linear_ops = [name for name, n in nodes.items() if name.endswith(".op") and n["label"] == "linear"]
     boxed_ops = {cluster_of[name] for name in linear_ops}
     assert boxed_ops == {"0", "2"}
     relu = [name for name, n in nodes.items() if n["label"] == "ReLU"]
@@ -162,7 +169,7 @@ def test_module_boxes_nest_by_dotted_name():
     _, _, cluster_of = parse(dot)
     source = dot.source
     weight = model.layers[1].neurons[2].w[0]
-    assert cluster_of[str(id(weight))] == "layers.1.neurons.2"
+    assert cluster_of[name_of(loss, weight)] == "layers.1.neurons.2"
     outer = source.index('subgraph "cluster_layers.1" {')
     assert outer < source.index('subgraph "cluster_layers.1.neurons.2" {')
 
@@ -187,7 +194,9 @@ def test_collapsing_keeps_the_picture_within_max_nodes(max_nodes):
     for params in (dict(model.named_parameters()), None):
         dot = draw_dot(loss, params=params, max_nodes=max_nodes, color_by_grad=True)
         nodes, edges, _ = parse(dot)
-        assert len(nodes) <= max_nodes
+        values = [name for name in nodes if not name.endswith(".op") and not name.startswith("legend-")]
+        assert len(values) <= max_nodes  # records, summaries and the note; op nodes ride with their value
+        assert len(edges) <= 3 * max_nodes
         assert "collapsed" in nodes["collapsed-note"]["label"]
         assert all(tail in nodes and head in nodes for tail, head, _ in edges)
 
@@ -199,6 +208,60 @@ def test_collapsing_with_params_summarises_per_module():
     assert summaries, "expected one summary node per module"
     neuron = nodes.get("group-layers.0.neurons.0") or nodes["group-layers.0"]
     assert "values" in neuron["label"] and "parameters" in neuron["label"]
+
+
+def test_a_graph_with_fewer_values_than_max_nodes_is_not_collapsed():
+    x = Value(0.5, label="x")
+    out = x
+    for _ in range(46):
+        out = (out * 0.9).tanh()  # 1 + 46 * 3 = 139 values and 92 ops: 231 nodes, 139 values
+    assert len(graph_nodes(out)) == 139
+    nodes, _, _ = parse(draw_dot(out, max_nodes=150))
+    assert "collapsed-note" not in nodes
+
+
+def test_one_summary_node_is_singular_in_the_note():
+    model, loss = scalar_mlp_loss(samples=20)
+    nodes, _, _ = parse(draw_dot(loss, params=dict(model.named_parameters()), max_nodes=10))
+    note = nodes["collapsed-note"]["label"].replace("\\n", " ")
+    count = int(re.search(r"into (\d+) summary node", note)[1])
+    assert ("summary nodes" in note) == (count != 1)
+
+
+def test_neuron_boxes_come_in_numeric_order():
+    nn.manual_seed(0)
+    model = nn.scalar.MLP(2, [12, 1])
+    loss = model([0.5, -1.0])
+    loss.backward()
+    source = draw_dot(loss, params=model, max_nodes=400).source
+    order = [int(m) for m in re.findall(r"subgraph \"?cluster_layers\.0\.neurons\.(\d+)", source)]
+    assert order == list(range(12))
+
+
+def test_module_boxes_show_the_layer_when_given_the_model():
+    model, loss = tensor_model_loss()
+    source = draw_dot(loss, params=model).source
+    assert 'label="0: Linear(3→4)"' in source and 'label="2: Linear(4→2)"' in source
+    source = draw_dot(loss, params=dict(model.named_parameters())).source
+    assert 'label="0: linear, 16 parameters"' in source  # a dict names no layer type: the ops stand in
+
+
+def test_without_params_a_scalar_mlp_folds_per_unit_and_layer():
+    model, loss = scalar_mlp_loss(samples=20)
+    nodes, _, _ = parse(draw_dot(loss, max_nodes=40))
+    groups = [name for name in nodes if name.startswith("group-")]
+    assert "group-rest of the graph" not in groups or len(groups) > 1
+    assert any(name.startswith("group-layer1.unit") or name.startswith("group-layer1") for name in groups)
+
+
+def test_units_are_found_by_shared_weights_and_numbered_by_layer():
+    model, loss = scalar_mlp_loss(samples=4)  # MLP(2, [6, 6, 1])
+    modules, titles = infer_modules(graph_nodes(loss))
+    for depth, layer in enumerate(model.layers, start=1):
+        for number, neuron in enumerate(layer.neurons):
+            assert {modules[id(p)] for p in neuron.parameters()} == {f"layer{depth}.unit{number}"}
+    assert titles["layer1"].startswith("layer 1 (6 units") and titles["layer3"].startswith("layer 3 (1 unit,")
+    assert id(loss) not in modules  # the loss is no unit: it reads no weights
 
 
 def test_small_graphs_are_not_collapsed():
@@ -216,9 +279,10 @@ def gradient_extremes() -> tuple[Value, Value, Value, Value]:
 def test_color_by_grad_marks_vanishing_and_exploding_gradients_with_a_legend():
     out, tiny, fine, huge = gradient_extremes()
     nodes, _, _ = parse(draw_dot(out, color_by_grad=True))
-    assert "(vanishing)" in nodes[str(id(tiny))]["label"] and "dashed" in nodes[str(id(tiny))]["style"]
-    assert "(exploding)" in nodes[str(id(huge))]["label"]
-    assert nodes[str(id(fine))]["fillcolor"] in SCALE
+    tiny, huge, fine = (nodes[name_of(out, node)] for node in (tiny, huge, fine))
+    assert "(vanishing)" in tiny["label"] and "dashed" in tiny["style"]
+    assert "(exploding)" in huge["label"]
+    assert fine["fillcolor"] in SCALE
     assert {"legend-vanishing", "legend-exploding", "legend-low", "legend-high"} <= set(nodes)
 
 
@@ -228,7 +292,7 @@ def test_nan_gradients_count_as_exploding():
     out.backward()
     x.grad = math.nan
     nodes, _, _ = parse(draw_dot(out, color_by_grad=True))
-    assert "(exploding)" in nodes[str(id(x))]["label"]
+    assert "(exploding)" in nodes[name_of(out, x)]["label"]
 
 
 def test_colour_scale_is_logarithmic():

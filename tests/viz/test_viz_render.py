@@ -54,10 +54,17 @@ def test_frames_are_written_as_numbered_files(tmp_path):
     assert all(p.read_bytes().startswith(PNG_MAGIC) for p in paths)
 
 
-def test_backward_html_is_one_self_contained_page_with_a_slider(tmp_path):
+def test_backward_html_is_the_explorer_page_with_one_step_per_op(tmp_path):
     graph = small_graph()
     page = save_backward_html(graph, tmp_path / "backward.html").read_text()
-    count = len(list(backward_frames(graph)))
-    assert page.count("<svg") == count
-    assert f'type="range" min="0" max="{count - 1}"' in page
+    assert page.count("<svg") == 1 and 'id="step-slider"' in page
+    steps = len(list(backward_frames(graph))) - 2  # frames add the start and the end
+    assert page.count('"sent":') == steps
     assert "<script src" not in page and "<link" not in page
+
+
+def test_svg_tooltips_name_the_values_not_python_ids(tmp_path):
+    graph = small_graph()
+    svg = save(graph, tmp_path / "graph.svg").read_text()
+    assert "%3" not in svg and str(id(graph)) not in svg
+    assert 'xlink:title="out"' in svg and 'xlink:title="a"' in svg

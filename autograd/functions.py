@@ -48,7 +48,10 @@ def expm1(x: Any) -> Any:
     if isinstance(x, Node):
         return x.exp() - 1
     if type(x) is float or type(x) is int:
-        return math.expm1(x) if x < 700 else math.inf
+        try:
+            return math.expm1(x)
+        except OverflowError:
+            return math.inf
     return np.expm1(x)
 
 
@@ -290,7 +293,7 @@ class Mul(Function):
 
 
 class Div(Function):
-    """a / b;  da = g / b, db = -g * a / b**2."""
+    """a / b;  da = g / b, db = -g * (a / b) / b (PyTorch's order: no b**2 to overflow)."""
 
     symbol = "/"
 
@@ -304,16 +307,19 @@ class Div(Function):
     @ieee_floats
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        ga, gb = g / b, -g * a / (b * b)
+        ga, gb = g / b, -g * (a / b / b)
         return (ga, gb) if ctx.shapes is None else _binary_grads(ctx, ga, gb)
 
 
 class Pow(Function):
     """a ** b;  da = g * b * a**(b-1), db = g * a**b * log(a), with PyTorch's values where they are 0 * inf.
 
-    da is 0 where b = 0 and a is 0 or NaN (x**0 is constant in x); db is 0
-    where a = 0 and b >= 0 (0**b is constant in b). Elsewhere the formula
-    itself gives PyTorch's value, and stays differentiable in b at b = 0.
+    Where b = 0, da is 0 (x**0 is constant in x), written g * b / a so that its
+    derivative in b stays exact (PyTorch's plain 0 makes its Hessian
+    asymmetric there), and 0 outright where a is 0 or NaN. db is 0 where
+    a = 0 and b >= 0 (0**b is constant in b). A branch not chosen is computed
+    at a harmless base (1), so its inf never meets a zero gradient at the
+    next order (the double-where rule).
     """
 
     symbol = "**"
@@ -331,9 +337,15 @@ class Pow(Function):
         a, b, out = ctx.saved_tensors
         needs = ctx.needs_input_grad
         a_data, b_data = data_of(a), data_of(b)
-        singular = (b_data == 0) & ((a_data == 0) | (a_data != a_data))
-        ga = where(singular, 0.0, g * b * a ** (b - 1)) if needs[0] else None
-        gb = where((a_data == 0) & (b_data >= 0), 0.0, g * out * log(a)) if needs[1] else None
+        ga = gb = None
+        if needs[0]:
+            zero_b = b_data == 0
+            regular = zero_b & (a_data == a_data) & (a_data != 0)  # b = 0 at a number base
+            at_zero = where(regular, g * b / where(regular, a, 1.0), 0.0)
+            ga = where(zero_b, at_zero, g * b * where(zero_b, 1.0, a) ** (b - 1))
+        if needs[1]:
+            zero_a = (a_data == 0) & (b_data >= 0)
+            gb = where(zero_a, 0.0, g * out * log(where(zero_a, 1.0, a)))
         return (ga, gb) if ctx.shapes is None else _binary_grads(ctx, ga, gb)
 
 
@@ -640,6 +652,34 @@ class Mean(Function):
         return spread_back(ctx, g / ctx.count)
 
 
+class Var(Function):
+    """var over axis: sum((a - mean)**2) / max(n - ddof, 0);  da = g * 2 (a - mean) / (n - ddof).
+
+    PyTorch's formula (no gradient through the mean: its terms sum to zero),
+    so an inf or NaN stays in its own slot. With ddof >= n the value is inf
+    or nan, never negative, as in PyTorch.
+    """
+
+    symbol = "var"
+
+    @staticmethod
+    def forward(ctx, a, *, axis=None, keepdims=False, ddof=0):
+        axis = normalize_axes(axis, a.ndim)
+        ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
+        count = a.size if axis is None else int(np.prod([a.shape[i] for i in axis]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ctx.scale = float(np.float64(2.0) / (count - ddof))  # a Python float: no float64 promotion
+        ctx.save_for_backward(a)
+        centered = a - a.mean(axis=axis, keepdims=True)
+        return np.asarray((centered * centered).sum(axis=axis, keepdims=keepdims) / max(count - ddof, 0))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        centered = a - a.mean(axis=ctx.axis, keepdims=True)
+        return spread_back(ctx, g) * centered * ctx.scale
+
+
 class Amax(Function):
     """max over axis; ties share the gradient evenly (PyTorch's amax)."""
 
@@ -751,7 +791,7 @@ class Identity(Function):
 
     @staticmethod
     def forward(ctx, a):
-        return a + 0.0 if isinstance(a, float) else a.view()
+        return a * 1.0 if isinstance(a, float) else a.view()  # * 1.0 keeps -0.0
 
     @staticmethod
     def backward(ctx, g):

@@ -349,10 +349,7 @@ class Tensor(Node):
         With ddof >= n the divisor is 0, so the result is inf (or nan for
         equal elements), never negative, as in PyTorch.
         """
-        axis = F.normalize_axes(_axis(axis, dim), self.ndim)
-        centered = self - self.mean(axis=axis, keepdims=True)
-        count = self.size // max(int(np.prod(F.keepdims_shape(self.shape, axis))), 1)
-        return (centered * centered).sum(axis=axis, keepdims=keepdims) / max(count - ddof, 0)
+        return F.Var.apply(self, axis=_axis(axis, dim), keepdims=keepdims, ddof=ddof)
 
     def logsumexp(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
         """log(sum(exp(x))), shifted by the max so 1e4 does not overflow."""

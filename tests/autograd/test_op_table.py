@@ -50,6 +50,19 @@ class Op:
     kinks: tuple[float, ...] = ()
     on_values: bool = True
     undefined: Callable | None = None  # inputs where NumPy, PyTorch and C disagree: not compared
+    # inputs where PyTorch's second derivative comes from its selections, not the calculus:
+    # NaN from 0 * inf inside its formula for the selected 0 of 0**b (b >= 0), and a**b's
+    # Hessian at b = 0, asymmetric in torch (d/db of its selected 0 is 0, d/da of db is 1):
+    # chaingrad keeps exact second derivatives there; only first derivatives are compared
+    singular: Callable | None = None
+
+    def regular(self, *xs) -> bool:
+        """True unless some element is a point where only the first derivative is compared with torch."""
+        if self.singular is None:
+            return True
+        with np.errstate(all="ignore"):
+            return not np.any(self.singular(*np.broadcast_arrays(*(np.asarray(getattr(x, "data", x))
+                                                                   for x in xs))))
 
     def defined(self, *xs) -> bool:
         """True unless some element is a point where the references themselves disagree."""
@@ -73,18 +86,20 @@ def _tuple(x):
     return x if isinstance(x, tuple) else (x,)
 
 
-def arithmetic(name: str, f: Callable, shift: Callable = same, undefined: Callable | None = None) -> Op:
+def arithmetic(name: str, f: Callable, shift: Callable = same, undefined: Callable | None = None,
+               singular: Callable | None = None) -> Op:
     """An op written with operators only: the same expression is its NumPy and PyTorch reference."""
-    return Op(name, f, f, shift=shift, undefined=undefined)
+    return Op(name, f, f, shift=shift, undefined=undefined, singular=singular)
 
 
 def minus_inf(x):
-    """(-inf) ** fraction: C's pow gives inf, NumPy's and PyTorch's x**0.5 (a sqrt) nan."""
-    return x == -np.inf
+    """(-inf) ** fraction and (-0.0) ** fraction: C's pow gives inf and +0 (and
+    their derivatives), NumPy's and PyTorch's x**0.5 (a sqrt) nan and -0."""
+    return (x == -np.inf) | ((x == 0) & np.signbit(x))
 
 
 def minus_inf_to_a_fraction(a, b):
-    return (a == -np.inf) & (b != np.round(b))
+    return minus_inf(a) & (b != np.round(b))
 
 
 def sigmoid(x):
@@ -139,7 +154,7 @@ UNARY_OPS = [
     arithmetic("pow_fraction", lambda x: x**1.5, shift=plus(3.5), undefined=minus_inf),
     arithmetic("pow_negative", lambda x: x**-2, shift=plus(3.5)),
     arithmetic("number_pow", lambda x: 2**x),
-    arithmetic("zero_pow", lambda x: 0.0**x, shift=plus(4.0)),
+    arithmetic("zero_pow", lambda x: 0.0**x, shift=plus(4.0), singular=lambda x: x >= 0),
     Op("exp", lambda x: x.exp(), np.exp),
     Op("log", lambda x: x.log(), np.log, shift=plus(4.0)),
     Op("sqrt", lambda x: x.sqrt(), np.sqrt, shift=lambda x: x * x + 1),
@@ -161,7 +176,8 @@ BINARY_OPS = [
     arithmetic("sub", lambda a, b: a - b),
     arithmetic("mul", lambda a, b: a * b),
     arithmetic("div", lambda a, b: a / b, shift=lambda a, b: (a, b + 3.5)),
-    arithmetic("pow", lambda a, b: a**b, shift=lambda a, b: (a + 4, b), undefined=minus_inf_to_a_fraction),
+    arithmetic("pow", lambda a, b: a**b, shift=lambda a, b: (a + 4, b), undefined=minus_inf_to_a_fraction,
+               singular=lambda a, b: (a == 0) | (b == 0)),
     Op("maximum", maximum, np.maximum, torch_binary("maximum"), kinks=(0.0,), on_values=False),
     Op("minimum", minimum, np.minimum, torch_binary("minimum"), kinks=(0.0,), on_values=False),
     Op("where", lambda a, b: where(a > b, 2 * a, b), lambda a, b: np.where(a > b, 2 * a, b),
@@ -263,12 +279,12 @@ def test_binary_op_keeps_float32_through_forward_and_backward(op, shapes, data):
 # ------------------------------------------------------- special points
 
 
-def assert_same_numbers(actual, expected, rtol=1e-12):
+def assert_same_numbers(actual, expected, rtol=1e-12, atol=1e-300):
     """Equal within rtol, with NaN in the same places and infinities of the same sign."""
     actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected), err_msg="NaN positions differ")
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=1e-300, equal_nan=True)
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
 
 
 def value_derivatives(f, x: float):

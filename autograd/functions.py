@@ -227,8 +227,8 @@ def _binary_grads(ctx: Any, ga: Any, gb: Any) -> tuple:
     """Gradients of a broadcasting binary op, summed to each input's shape."""
     a_shape, b_shape = ctx.shapes
     return (
-        None if a_shape is None else sum_to(ga, a_shape),
-        None if b_shape is None else sum_to(gb, b_shape),
+        None if a_shape is None or ga is None else sum_to(ga, a_shape),
+        None if b_shape is None or gb is None else sum_to(gb, b_shape),
     )
 
 

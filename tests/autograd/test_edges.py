@@ -11,8 +11,8 @@ import warnings
 import numpy as np
 import pytest
 from hypothesis import find, given, settings
-from hypothesis.errors import NoSuchExample
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 
 from autograd import Function, Tensor, Value, concatenate, grad, maximum, minimum, stack, where
 from autograd.functions import Linear

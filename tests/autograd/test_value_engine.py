@@ -1,4 +1,4 @@
-"""The scalar engine: micrograd compatibility, long chains, special points (IEEE, as PyTorch), accumulation."""
+"""The scalar engine: micrograd compatibility, long chains, special points (IEEE, as PyTorch)."""
 from __future__ import annotations
 
 import math

@@ -342,7 +342,7 @@ class Pow(Function):
             zero_b = b_data == 0
             regular = zero_b & (a_data == a_data) & (a_data != 0)  # b = 0 at a number base
             at_zero = where(regular, g * b / where(regular, a, 1.0), 0.0)
-            ga = where(zero_b, at_zero, g * b * where(zero_b, 1.0, a) ** (b - 1))
+            ga = where(zero_b, at_zero, g * (b * where(zero_b, 1.0, a) ** (b - 1)))
         if needs[1]:
             zero_a = (a_data == 0) & (b_data >= 0)
             gb = where(zero_a, 0.0, g * out * log(where(zero_a, 1.0, a)))
@@ -363,7 +363,7 @@ class PowConstant(Function):
     @ieee_floats
     def backward(ctx, g):
         a, n = ctx.saved_tensors
-        return g * n * a ** (n - 1) if n != 0 else zeros_like(g)
+        return g * (n * a ** (n - 1)) if n != 0 else zeros_like(g)  # PyTorch's order: 0 * huge stays 0
 
 
 class Maximum(Function):

@@ -188,6 +188,7 @@ VALUE_UNARY = [op for op in UNARY_OPS if op.on_values]
 VALUE_BINARY = [op for op in BINARY_OPS if op.on_values]
 SMOOTH_UNARY = [op for op in UNARY_OPS if not op.kinks]
 SMOOTH_BINARY = [op for op in BINARY_OPS if not op.kinks]
+EDGES = settings(max_examples=15)  # per op: the table has ~40 ops, so ~600 edge examples a test
 KINK_MARGIN = 1e-3  # central differences with eps 1e-6 must not straddle a kink
 
 
@@ -316,6 +317,7 @@ def tensor_derivatives(f, x: np.ndarray):
 
 
 @pytest.mark.parametrize("op", UNARY_OPS, ids=ids)
+@EDGES
 @given(x=tensors(edges=True))
 def test_unary_op_at_special_points_matches_numpy_and_backward_never_raises(op, x):
     assume(op.defined(x))
@@ -328,6 +330,7 @@ def test_unary_op_at_special_points_matches_numpy_and_backward_never_raises(op, 
 
 
 @pytest.mark.parametrize("op", VALUE_UNARY, ids=ids)
+@EDGES
 @given(x=special_values())
 def test_value_and_tensor_agree_at_special_points_to_the_second_derivative(op, x):
     assume(op.defined(x))
@@ -340,6 +343,7 @@ def test_value_and_tensor_agree_at_special_points_to_the_second_derivative(op, x
 
 
 @pytest.mark.parametrize("op", BINARY_OPS, ids=ids)
+@EDGES
 @given(shapes=broadcastable_shapes(), data=st.data())
 def test_binary_op_at_special_points_matches_numpy_and_backward_never_raises(op, shapes, data):
     a, b = (data.draw(tensors(shape=shape, edges=True)) for shape in shapes)
@@ -353,6 +357,7 @@ def test_binary_op_at_special_points_matches_numpy_and_backward_never_raises(op,
 
 
 @pytest.mark.parametrize("op", VALUE_BINARY, ids=ids)
+@EDGES
 @given(a=special_values(), b=special_values())
 def test_binary_value_op_agrees_with_tensor_at_special_points(op, a, b):
     assume(op.defined(a, b))
@@ -369,6 +374,7 @@ def test_binary_value_op_agrees_with_tensor_at_special_points(op, a, b):
 
 
 @pytest.mark.parametrize("op", BINARY_OPS, ids=ids)
+@EDGES
 @given(shapes=broadcastable_shapes(), dtype_a=dtypes(), dtype_b=dtypes(), data=st.data())
 def test_mixed_dtypes_follow_numpy_and_each_gradient_has_its_input_dtype(op, shapes, dtype_a, dtype_b, data):
     a = data.draw(tensors(shape=shapes[0], dtype=dtype_a))

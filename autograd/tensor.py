@@ -156,6 +156,11 @@ class Tensor(Node):
         elif not isinstance(grad, Tensor):  # a Tensor under create_graph stays a node
             grad = np.array(grad)
         if grad.dtype != self.data.dtype and type(grad) is np.ndarray:
+            if grad.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"gradient of dtype {grad.dtype} for a tensor of dtype {self.data.dtype}: a "
+                    f"Function's backward must return real gradients"
+                )
             grad = grad.astype(self.data.dtype)  # a gradient has its tensor's dtype (PyTorch)
         if grad.shape != self.data.shape:
             raise ValueError(

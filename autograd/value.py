@@ -194,7 +194,7 @@ class Value(Node):
         """|x| (gradient 0 at 0, as in PyTorch)."""
         x = self.data
         sign = 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
-        return _make(x * sign, F.Abs, (self,), (sign,))
+        return _make(abs(x), F.Abs, (self,), (sign,))
 
     __abs__ = abs
 

@@ -244,6 +244,21 @@ def test_complex_gradient_is_refused_not_cast_to_its_real_part():
         (x * 2).backward(np.array([1 + 1j, 1j]))
 
 
+def test_a_complex_gradient_from_a_custom_backward_is_refused_naming_the_dtype():
+    class ComplexBackward(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * (1 + 1j)
+
+    x = leaf([1.0, 2.0])
+    with pytest.raises(TypeError, match="complex"):
+        ComplexBackward.apply(x).sum().backward()
+
+
 @pytest.mark.parametrize("bad", [None, "text", 1j])
 def test_custom_forward_returning_no_number_is_refused_naming_the_function(bad):
     class Broken(Function):

@@ -7,7 +7,15 @@ Tensor share (``sum reshape transpose swapaxes``, indexing, ``@``) and the
 small dispatching helpers below. ``forward`` runs on NumPy arrays (Tensor);
 Value computes its forward with ``math`` inline and records the same class.
 Piecewise-constant factors (ReLU's mask, abs's sign) are saved as constants:
-their derivative is zero, so this is exact at every order.
+their derivative is zero, so this is exact at every order. A gradient that
+selects (ReLU, clip, where, maximum) selects with ``where``, never ``g * mask``:
+an inf or NaN upstream stays out of the slots it does not reach, as in PyTorch.
+
+Special points follow PyTorch (IEEE 754): ``1 / 0`` is inf, ``0 ** -1`` inf,
+``log 0`` -inf, ``d(x**0)/dx`` is 0. Python floats raise where NumPy gives
+these, so a formula that can divide by zero or overflow on Value's floats is
+wrapped in ``ieee_floats``: the rare failing call is rerun on float64.
+Axes are normalised once (``normalize_axes``): negatives and tuples as NumPy.
 """
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from .graph import Function, Node
 
@@ -23,17 +32,121 @@ from .graph import Function, Node
 
 
 def exp(x: Any) -> Any:
-    """e**x on a node, a float or an array."""
+    """e**x on a node, a float or an array (inf where a float overflows)."""
     if isinstance(x, Node):
         return x.exp()
-    return math.exp(x) if isinstance(x, (int, float)) else np.exp(x)
+    if type(x) is float or type(x) is int:
+        try:
+            return math.exp(x)
+        except OverflowError:
+            return math.inf
+    return np.exp(x)
+
+
+def expm1(x: Any) -> Any:
+    """e**x - 1, accurate near 0 for floats and arrays (a node gets exp(x) - 1)."""
+    if isinstance(x, Node):
+        return x.exp() - 1
+    if type(x) is float or type(x) is int:
+        try:
+            return math.expm1(x)
+        except OverflowError:
+            return math.inf
+    return np.expm1(x)
 
 
 def log(x: Any) -> Any:
-    """Natural log on a node, a float or an array."""
+    """Natural log on a node, a float or an array; for floats log 0 = -inf, log(x < 0) = nan."""
     if isinstance(x, Node):
         return x.log()
-    return math.log(x) if isinstance(x, (int, float)) else np.log(x)
+    if type(x) is float or type(x) is int:
+        return math.log(x) if x > 0 else -math.inf if x == 0 else math.nan
+    return np.log(x)
+
+
+def zeros_like(x: Any) -> Any:
+    """An exact zero gradient shaped like ``x`` (``x * 0`` is NaN where x is inf); a float for Values."""
+    if isinstance(x, np.ndarray):
+        return np.zeros_like(x)
+    if isinstance(x, Node) and isinstance(x.data, np.ndarray):
+        return x._wrap_constant(np.zeros_like(x.data))
+    return 0.0
+
+
+def data_of(x: Any) -> Any:
+    """A node's raw data; anything else unchanged (conditions are taken on raw data)."""
+    return x.data if isinstance(x, Node) else x
+
+
+def ieee_float(ufunc: Any, *args: float) -> float:
+    """``ufunc`` on float64 scalars as a Python float: inf and nan where Python's float ops raise."""
+    with np.errstate(all="ignore"):
+        return float(ufunc(*args))
+
+
+def ieee_floats(formula: Any) -> Any:
+    """``formula`` with IEEE results on Python floats (1/0 = inf, 0**-1 = inf, overflow = inf).
+
+    Python's floats raise ZeroDivisionError or OverflowError, or return a complex
+    number, where NumPy and PyTorch give inf or nan. The formula runs as is;
+    only when such a float call fails is it rerun on float64 scalars (errors
+    silenced), so the common path pays nothing.
+    """
+
+    @functools.wraps(formula)
+    def wrapped(*args: Any) -> Any:
+        try:
+            out = formula(*args)
+        except ArithmeticError:
+            if not _on_floats(args):
+                raise
+        else:
+            if not _has_complex(out):
+                return out
+        with np.errstate(all="ignore"):
+            out = formula(*map(_as_float64, args))
+        return tuple(map(_as_float, out)) if type(out) is tuple else _as_float(out)
+
+    return wrapped
+
+
+def _on_floats(args: tuple) -> bool:
+    return not any(isinstance(a, (Node, np.ndarray)) for a in args[1:] or args)
+
+
+def _has_complex(out: Any) -> bool:
+    return type(out) is complex or (type(out) is tuple and complex in map(type, out))
+
+
+class _Float64Context:
+    """A Value's backward context with its saved floats as float64 scalars."""
+
+    shapes = None
+
+    def __init__(self, ctx: Any) -> None:
+        self.saved_tensors = tuple(map(_as_float64, ctx.saved_tensors))
+        self.needs_input_grad = ctx.needs_input_grad
+
+
+def _as_float64(x: Any) -> Any:
+    if type(x) is float or type(x) is int:
+        return np.float64(x)
+    return _Float64Context(x) if hasattr(x, "saved_tensors") else x
+
+
+def _as_float(x: Any) -> Any:
+    return None if x is None else float(x)
+
+
+def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...] | None:
+    """``axis`` (an int, a sequence, or None for all) as a tuple of axes in 0..ndim-1.
+
+    Negative axes count from the end, as in NumPy; an axis out of range or
+    named twice is an ``AxisError`` naming it. None stays None.
+    """
+    if axis is None:
+        return None
+    return normalize_axis_tuple(axis, ndim)
 
 
 def expand(x: Any, shape: tuple) -> Any:
@@ -84,8 +197,14 @@ def _is_basic(index: Any) -> bool:
     return all(p is None or p is Ellipsis or isinstance(p, (int, slice, np.integer)) for p in parts)
 
 
-def where(condition: np.ndarray, x: Any, y: Any) -> Any:
-    """``x`` where ``condition`` holds, else ``y``, for nodes and arrays."""
+def where(condition: Any, x: Any, y: Any) -> Any:
+    """``x`` where ``condition`` holds, else ``y``, for nodes, arrays and (one bool) scalars.
+
+    A selection, not ``x * mask``: an inf or NaN in the slot not chosen stays
+    out. On nodes it is the differentiable ``Where``, so exact at every order.
+    """
+    if type(condition) is bool:  # a Value's condition
+        return x if condition else y
     if isinstance(x, Node) or isinstance(y, Node):
         return Where.apply(condition, x, y)
     return np.where(condition, x, y)
@@ -95,7 +214,7 @@ def keepdims_shape(shape: tuple, axis: Any) -> tuple:
     """The shape a reduction over ``axis`` has with ``keepdims=True``."""
     if axis is None:
         return (1,) * len(shape)
-    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    axes = normalize_axis_tuple(axis, len(shape))
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
@@ -174,7 +293,7 @@ class Mul(Function):
 
 
 class Div(Function):
-    """a / b;  da = g / b, db = -g * a / b**2."""
+    """a / b;  da = g / b, db = -g * (a / b) / b (PyTorch's order: no b**2 to overflow)."""
 
     symbol = "/"
 
@@ -185,14 +304,23 @@ class Div(Function):
         return a / b
 
     @staticmethod
+    @ieee_floats
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        ga, gb = g / b, -g * a / (b * b)
+        ga, gb = g / b, -g * (a / b / b)
         return (ga, gb) if ctx.shapes is None else _binary_grads(ctx, ga, gb)
 
 
 class Pow(Function):
-    """a ** b;  da = g * b * a**(b-1), db = g * a**b * log(a)."""
+    """a ** b;  da = g * b * a**(b-1), db = g * a**b * log(a), with PyTorch's values where they are 0 * inf.
+
+    Where b = 0, da is 0 (x**0 is constant in x), written g * b / a so that its
+    derivative in b stays exact (PyTorch's plain 0 makes its Hessian
+    asymmetric there), and 0 outright where a is 0 or NaN. db is 0 where
+    a = 0 and b >= 0 (0**b is constant in b). A branch not chosen is computed
+    at a harmless base (1), so its inf never meets a zero gradient at the
+    next order (the double-where rule).
+    """
 
     symbol = "**"
 
@@ -204,16 +332,25 @@ class Pow(Function):
         return out
 
     @staticmethod
+    @ieee_floats
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        ga = g * b * a ** (b - 1) if needs[0] else None
-        gb = g * out * log(a) if needs[1] else None
+        a_data, b_data = data_of(a), data_of(b)
+        ga = gb = None
+        if needs[0]:
+            zero_b = b_data == 0
+            regular = zero_b & (a_data == a_data) & (a_data != 0)  # b = 0 at a number base
+            at_zero = where(regular, g * b / where(regular, a, 1.0), 0.0)
+            ga = where(zero_b, at_zero, g * (b * where(zero_b, 1.0, a) ** (b - 1)))
+        if needs[1]:
+            zero_a = (a_data == 0) & (b_data >= 0)
+            gb = where(zero_a, 0.0, g * out * log(where(zero_a, 1.0, a)))
         return (ga, gb) if ctx.shapes is None else _binary_grads(ctx, ga, gb)
 
 
 class PowConstant(Function):
-    """a ** n for a constant number n;  da = g * n * a**(n-1)."""
+    """a ** n for a constant number n;  da = g * n * a**(n-1), and 0 for n = 0 (PyTorch)."""
 
     symbol = "**"
 
@@ -223,28 +360,38 @@ class PowConstant(Function):
         return a**exponent
 
     @staticmethod
+    @ieee_floats
     def backward(ctx, g):
         a, n = ctx.saved_tensors
-        return g * n * a ** (n - 1)
+        return g * (n * a ** (n - 1)) if n != 0 else zeros_like(g)  # PyTorch's order: 0 * huge stays 0
 
 
 class Maximum(Function):
-    """max(a, b) elementwise; ties split the gradient evenly, as in PyTorch."""
+    """max(a, b) elementwise;  the larger input gets g, ties g / 2 each, NaN g to both (PyTorch)."""
 
     symbol = "maximum"
+    function = staticmethod(np.maximum)
+    loses = staticmethod(np.less)  # a loses to b where a < b
 
-    @staticmethod
-    def forward(ctx, a, b):
+    @classmethod
+    def forward(cls, ctx, a, b):
         ctx.shapes = _shapes(a, b)
-        out = np.maximum(a, b)
-        share_a = (a > b) + 0.5 * (a == b)
-        ctx.save_for_backward(share_a.astype(out.dtype, copy=False))
-        return out
+        ctx.save_for_backward(cls.loses(a, b), cls.loses(b, a), np.equal(a, b))
+        return cls.function(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        (share_a,) = ctx.saved_tensors
-        return _binary_grads(ctx, g * share_a, g * (1 - share_a))
+        a_loses, b_loses, tie = ctx.saved_tensors
+        shared = where(tie, g * 0.5, g)
+        return _binary_grads(ctx, where(a_loses, 0.0, shared), where(b_loses, 0.0, shared))
+
+
+class Minimum(Maximum):
+    """min(a, b) elementwise;  the smaller input gets g, ties g / 2 each, NaN g to both (PyTorch)."""
+
+    symbol = "minimum"
+    function = staticmethod(np.minimum)
+    loses = staticmethod(np.greater)
 
 
 class Where(Function):
@@ -262,9 +409,8 @@ class Where(Function):
     def backward(ctx, g):
         (condition,) = ctx.saved_tensors
         _, x_shape, y_shape = ctx.shapes
-        zero = g * 0
-        gx = None if x_shape is None else sum_to(where(condition, g, zero), x_shape)
-        gy = None if y_shape is None else sum_to(where(condition, zero, g), y_shape)
+        gx = None if x_shape is None else sum_to(where(condition, g, 0.0), x_shape)
+        gy = None if y_shape is None else sum_to(where(condition, 0.0, g), y_shape)
         return None, gx, gy
 
 
@@ -322,6 +468,7 @@ class Sqrt(OfOutput):
     function = staticmethod(np.sqrt)
 
     @staticmethod
+    @ieee_floats
     def slope(out):
         return 0.5 / out
 
@@ -358,7 +505,7 @@ def stable_sigmoid(a: np.ndarray) -> np.ndarray:
 
 
 class Softplus(OfOutput):
-    """softplus a = log(1 + e**a);  da = g * sigmoid(a) = g * (1 - e**-out)."""
+    """softplus a = log(1 + e**a);  da = g * sigmoid(a) = g * (1 - e**-out) = -g * expm1(-out)."""
 
     symbol = "softplus"
 
@@ -368,7 +515,7 @@ class Softplus(OfOutput):
 
     @staticmethod
     def slope(out):
-        return 1 - exp(-out)
+        return -expm1(-out)
 
 
 class Log(Function):
@@ -382,13 +529,14 @@ class Log(Function):
         return np.log(a)
 
     @staticmethod
+    @ieee_floats
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         return g / a
 
 
 class ScaleBy(Function):
-    """a * k for a constant factor k (ReLU's mask, abs's sign, a leaky slope)."""
+    """a * k for a constant factor k (abs's sign, a leaky slope)."""
 
     symbol = "scale"
 
@@ -398,14 +546,25 @@ class ScaleBy(Function):
         return g * factor
 
 
-class Relu(ScaleBy):
-    """max(a, 0);  da = g * (a > 0)."""
+class Select(Function):
+    """An op whose gradient passes g where a constant mask holds and is 0 elsewhere."""
+
+    @staticmethod
+    def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
+        if mask is True:  # a Value's mask is one bool: the common scalar path
+            return g
+        return where(mask, g, 0.0)
+
+
+class Relu(Select):
+    """max(a, 0);  da = g where not a <= 0 (NaN propagates, with its gradient, as in PyTorch)."""
 
     symbol = "ReLU"
 
     @staticmethod
     def forward(ctx, a):
-        ctx.save_for_backward(a > 0)
+        ctx.save_for_backward(~(a <= 0))
         return np.maximum(a, 0)
 
 
@@ -428,13 +587,13 @@ class Abs(ScaleBy):
 
     @staticmethod
     def forward(ctx, a):
-        sign = np.sign(a)
+        sign = np.sign(np.nan_to_num(a, nan=0.0))  # PyTorch's sgn(nan) is 0 in the gradient
         ctx.save_for_backward(sign)
-        return a * sign
+        return np.abs(a)
 
 
-class Clip(ScaleBy):
-    """clip(a, low, high);  da = g where low <= a <= high, else 0."""
+class Clip(Select):
+    """clip(a, low, high);  da = g where low <= a <= high, else 0 (also at NaN, as PyTorch)."""
 
     symbol = "clip"
 
@@ -459,6 +618,7 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False):
+        axis = normalize_axes(axis, a.ndim)
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
         return np.asarray(a.sum(axis=axis, keepdims=keepdims))
 
@@ -481,6 +641,7 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False):
+        axis = normalize_axes(axis, a.ndim)
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
         out = np.asarray(a.mean(axis=axis, keepdims=keepdims))
         ctx.count = a.size // max(out.size, 1) if a.size else 1
@@ -491,6 +652,34 @@ class Mean(Function):
         return spread_back(ctx, g / ctx.count)
 
 
+class Var(Function):
+    """var over axis: sum((a - mean)**2) / max(n - ddof, 0);  da = g * 2 (a - mean) / (n - ddof).
+
+    PyTorch's formula (no gradient through the mean: its terms sum to zero),
+    so an inf or NaN stays in its own slot. With ddof >= n the value is inf
+    or nan, never negative, as in PyTorch.
+    """
+
+    symbol = "var"
+
+    @staticmethod
+    def forward(ctx, a, *, axis=None, keepdims=False, ddof=0):
+        axis = normalize_axes(axis, a.ndim)
+        ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
+        count = a.size if axis is None else int(np.prod([a.shape[i] for i in axis]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ctx.scale = float(np.float64(2.0) / (count - ddof))  # a Python float: no float64 promotion
+        ctx.save_for_backward(a)
+        centered = a - a.mean(axis=axis, keepdims=True)
+        return np.asarray((centered * centered).sum(axis=axis, keepdims=keepdims) / max(count - ddof, 0))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        centered = a - a.mean(axis=ctx.axis, keepdims=True)
+        return spread_back(ctx, g) * centered * ctx.scale
+
+
 class Amax(Function):
     """max over axis; ties share the gradient evenly (PyTorch's amax)."""
 
@@ -498,6 +687,7 @@ class Amax(Function):
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False, reduce=np.max):
+        axis = normalize_axes(axis, a.ndim)
         out = reduce(a, axis=axis, keepdims=True)
         winners = a == out
         share = winners / winners.sum(axis=axis, keepdims=True)
@@ -536,7 +726,12 @@ class Transpose(Function):
 
     @staticmethod
     def forward(ctx, a, *, axes):
-        ctx.inverse = tuple(np.argsort(axes)) if axes is not None else None
+        if axes is None:
+            axes = tuple(reversed(range(a.ndim)))
+        axes = normalize_axis_tuple(axes, a.ndim, "axes")  # negatives as NumPy; repeats refused
+        if len(axes) != a.ndim:
+            raise ValueError(f"transpose: axes {axes} do not permute the {a.ndim} axes of shape {a.shape}")
+        ctx.inverse = tuple(int(i) for i in np.argsort(axes))
         return a.transpose(axes)
 
     @staticmethod
@@ -596,7 +791,7 @@ class Identity(Function):
 
     @staticmethod
     def forward(ctx, a):
-        return a + 0.0 if isinstance(a, float) else a.view()
+        return a * 1.0 if isinstance(a, float) else a.view()  # * 1.0 keeps -0.0
 
     @staticmethod
     def backward(ctx, g):
@@ -610,13 +805,16 @@ class Concatenate(Function):
 
     @staticmethod
     def forward(ctx, *arrays, axis=0):
-        ctx.axis = axis
+        if not arrays:
+            raise ValueError("concatenate needs at least one array")
+        ctx.axis = axis = normalize_axis_index(axis, max(arrays[0].ndim, 1))
+        out = np.concatenate(arrays, axis=axis)
         ctx.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        axis = ctx.axis % g.ndim
+        axis = ctx.axis
         starts = [0, *ctx.bounds]
         ends = [*ctx.bounds, g.shape[axis]]
         lead = (slice(None),) * axis
@@ -688,20 +886,20 @@ class Linear(Function):
         out = flat @ weight.T
         if bias is not None:
             out += bias
-        ctx.save_for_backward(flat, weight)
-        ctx.x_shape = x.shape
+        ctx.save_for_backward(x, weight)  # x itself, not the reshaped copy: it is the input at every order
         return out.reshape(x.shape[:-1] + (weight.shape[0],)) if x.ndim != 2 else out
 
     @staticmethod
     def backward(ctx, g):
-        flat, weight = ctx.saved_tensors
+        x, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        batched = g.ndim != 2  # x was flattened to (rows, in) in forward
+        batched = x.ndim != 2  # x was flattened to (rows, in) in forward
+        flat = x.reshape(-1, x.shape[-1]) if batched else x
         if batched:
             g = g.reshape(-1, g.shape[-1])
         gx = g @ weight if needs[0] else None
         if batched and gx is not None:
-            gx = gx.reshape(ctx.x_shape)
+            gx = gx.reshape(x.shape)
         gw = g.T @ flat if needs[1] else None
         if len(needs) == 2:  # applied without a bias
             return gx, gw
@@ -718,6 +916,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, a, *, axis=-1):
+        axis = normalize_axes(axis, a.ndim)
         shifted = a - a.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(out)
@@ -737,6 +936,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, a, *, axis=-1):
+        axis = normalize_axes(axis, a.ndim)
         e = np.exp(a - a.max(axis=axis, keepdims=True))
         out = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
@@ -756,6 +956,7 @@ class LogSumExp(Function):
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False):
+        axis = normalize_axes(axis, a.ndim)
         peak = a.max(axis=axis, keepdims=True)
         peak = np.where(np.isfinite(peak), peak, 0)
         out = np.log(np.exp(a - peak).sum(axis=axis, keepdims=True)) + peak

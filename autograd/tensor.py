@@ -2,9 +2,17 @@
 
 It speaks NumPy's argument language (``axis``, ``keepdims``, ``transpose(*axes)``)
 and PyTorch's names where NumPy has none (``unsqueeze``, ``backward``,
-``detach``, ``requires_grad``). Every op is a ``Function`` from
-``functions.py`` applied through ``Tensor._apply``; broadcasting gradients are
-summed back to each input's shape there.
+``detach``, ``requires_grad``; ``dim=`` beside ``axis=``). Every op is a
+``Function`` from ``functions.py`` applied through ``Tensor._apply``;
+broadcasting gradients are summed back to each input's shape there.
+
+Dtypes follow one rule, NumPy 2's (NEP 50), which for these cases is also
+PyTorch's: arrays and tensors promote by dtype (float32 with float64 gives
+float64), Python numbers do not promote (float32 * 2.5 stays float32), and
+Python lists become the default dtype (float32). A gradient always has its
+tensor's dtype: a float32 parameter gets a float32 ``.grad`` whatever it was
+mixed with. Only real numbers are data: complex, object and string arrays
+are refused.
 """
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ from inspect import signature
 from typing import Any, Union
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
 from . import functions as F
 from .graph import Context, Function, Node, backward, grad_mode, next_order
@@ -47,6 +56,7 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, np.generic):  # a NumPy scalar (np.float64(1.0)) keeps its dtype too
         data = np.asarray(data)
     if isinstance(data, np.ndarray):
+        _check_real(data.dtype, "an array")
         return data.astype(dtype, copy=False) if dtype is not None else data
     if isinstance(data, (list, tuple)) and any(_needs_grad(x) for x in data):
         raise TypeError(
@@ -55,11 +65,20 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
         )
     if dtype is None:
         dtype = np.asarray(data).dtype
-        if dtype.kind in "biuf":
-            dtype = _default_dtype
-        else:
-            raise TypeError(f"Tensor needs numbers, got {type(data).__name__} of dtype {dtype}")
+        _check_real(dtype, type(data).__name__)
+        dtype = _default_dtype
+    else:
+        _check_real(np.dtype(dtype), "dtype=")
     return np.array(data, dtype=dtype)
+
+
+def _check_real(dtype: np.dtype, what: str) -> None:
+    """Refuse data that is not real numbers (complex, object, strings), naming the dtype."""
+    if dtype.kind not in "biuf":
+        raise TypeError(
+            f"Tensor needs real numbers (bool, int or float), got {what} of dtype {dtype}; "
+            f"convert it first (e.g. .real for complex data, float() for strings)"
+        )
 
 
 class Tensor(Node):
@@ -106,7 +125,7 @@ class Tensor(Node):
         ctx.needs_input_grad = needs = tuple(needs)
         data = fn.forward(ctx, *raw, **params) if params else fn.forward(ctx, *raw)
         if type(data) is not np.ndarray:
-            data = _as_output_array(ctx, data)
+            data = _as_output_array(fn, ctx, data)
         out = _new(Tensor)
         out.data = data
         out.grad = out._mark = None
@@ -143,6 +162,13 @@ class Tensor(Node):
                 grad = grad.copy()
         elif not isinstance(grad, Tensor):  # a Tensor under create_graph stays a node
             grad = np.array(grad)
+        if grad.dtype != self.data.dtype and type(grad) is np.ndarray:
+            if grad.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"gradient of dtype {grad.dtype} for a tensor of dtype {self.data.dtype}: a "
+                    f"Function's backward must return real gradients"
+                )
+            grad = grad.astype(self.data.dtype)  # a gradient has its tensor's dtype (PyTorch)
         if grad.shape != self.data.shape:
             raise ValueError(
                 f"gradient of shape {grad.shape} for a tensor of shape {self.data.shape}: a "
@@ -329,36 +355,42 @@ class Tensor(Node):
 
     # -------------------------------------------------------------- reductions
 
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return F.Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
+    # Axes: an int, a tuple or None (all), negatives counting from the end, as in
+    # NumPy; ``dim=`` is PyTorch's name for ``axis=`` (give one of them).
 
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return F.Mean.apply(self, axis=_axis(axis), keepdims=keepdims)
+    def sum(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
+        return F.Sum.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
 
-    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def mean(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
+        return F.Mean.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
+
+    def max(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
         """Largest element(s); ties share the gradient evenly."""
-        return F.Amax.apply(self, axis=_axis(axis), keepdims=keepdims, reduce=np.max)
+        return F.Amax.apply(self, axis=_axis(axis, dim), keepdims=keepdims, reduce=np.max)
 
-    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def min(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
         """Smallest element(s); ties share the gradient evenly."""
-        return F.Amax.apply(self, axis=_axis(axis), keepdims=keepdims, reduce=np.min)
+        return F.Amax.apply(self, axis=_axis(axis, dim), keepdims=keepdims, reduce=np.min)
 
-    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        """sum((x - mean)**2) / (n - ddof), NumPy's default ddof=0."""
-        axis = _axis(axis)
-        centered = self - self.mean(axis=axis, keepdims=True)
-        count = self.size // int(np.prod(F.keepdims_shape(self.shape, axis)))
-        return (centered * centered).sum(axis=axis, keepdims=keepdims) / (count - ddof)
+    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0, *, dim: Axis = None) -> Tensor:
+        """sum((x - mean)**2) / max(n - ddof, 0), NumPy's default ddof=0.
 
-    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        With ddof >= n the divisor is 0, so the result is inf (or nan for
+        equal elements), never negative, as in PyTorch.
+        """
+        return F.Var.apply(self, axis=_axis(axis, dim), keepdims=keepdims, ddof=ddof)
+
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
         """log(sum(exp(x))), shifted by the max so 1e4 does not overflow."""
-        return F.LogSumExp.apply(self, axis=_axis(axis), keepdims=keepdims)
+        return F.LogSumExp.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        return F.Softmax.apply(self, axis=axis)
+    def softmax(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
+        """e**x / sum(e**x) along ``axis`` (the last one when none is given)."""
+        return F.Softmax.apply(self, axis=_axis(axis, dim, default=-1))
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return F.LogSoftmax.apply(self, axis=axis)
+    def log_softmax(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
+        """x - logsumexp(x) along ``axis`` (the last one when none is given)."""
+        return F.LogSoftmax.apply(self, axis=_axis(axis, dim, default=-1))
 
     # ---------------------------------------------------------------- movement
 
@@ -372,28 +404,37 @@ class Tensor(Node):
         """Axes permuted (reversed when none are given), as ``ndarray.transpose``."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return F.Transpose.apply(self, axes=axes or tuple(reversed(range(self.ndim))))
+        return F.Transpose.apply(self, axes=axes or None)
 
     permute = transpose
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        """Two axes exchanged."""
+        """Two axes exchanged (negative axes count from the end)."""
         axes = list(range(self.ndim))
+        axis1, axis2 = (normalize_axis_index(a, self.ndim) for a in (axis1, axis2))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return self.transpose(axes)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        """Axes start_dim..end_dim merged into one (all of them by default)."""
+        """Axes start_dim..end_dim merged into one (all of them by default; a 0-d tensor gives (1,))."""
+        if not self.ndim:
+            return self.reshape(1)
+        start, end = (normalize_axis_index(a, self.ndim) for a in (start_dim, end_dim))
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         shape = self.shape
-        start, end = start_dim % max(self.ndim, 1), end_dim % max(self.ndim, 1)
-        return self.reshape(shape[:start] + (-1,) + shape[end + 1 :]) if self.ndim else self.reshape(1)
+        return self.reshape(shape[:start] + (int(np.prod(shape[start : end + 1])),) + shape[end + 1 :])
 
-    def squeeze(self, axis: Axis = None) -> Tensor:
-        """Size-1 axes removed (all of them, or those named)."""
-        return self.reshape(np.squeeze(np.empty(self.shape, dtype=bool), axis=axis).shape)
+    def squeeze(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
+        """Size-1 axes removed (all of them, or those named; naming a longer axis is an error)."""
+        shape = np.squeeze(np.empty(self.shape, dtype=bool), axis=_axis(axis, dim)).shape
+        return self.reshape(shape)
 
-    def unsqueeze(self, axis: int) -> Tensor:
-        """A size-1 axis inserted at ``axis``."""
+    def unsqueeze(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
+        """A size-1 axis inserted at ``axis`` (counted in the result, as NumPy's expand_dims)."""
+        axis = _axis(axis, dim)
+        if axis is None:
+            raise TypeError("unsqueeze() needs an axis (axis= or dim=)")
         return self.reshape(np.expand_dims(np.empty(self.shape, dtype=bool), axis).shape)
 
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
@@ -421,7 +462,8 @@ class Tensor(Node):
                 )
             grad = np.ones(self.data.shape, self.dtype) if self.data.ndim else np.array(1, self.dtype)
         else:
-            grad = grad if create_graph and isinstance(grad, Tensor) else as_array(grad, self.dtype)
+            if not (create_graph and isinstance(grad, Tensor)):
+                grad = as_array(as_array(grad), self.dtype)  # refuses complex before casting
             if grad.shape != self.shape:
                 raise ValueError(
                     f"backward(): grad has shape {grad.shape}, but the tensor has shape {self.shape}"
@@ -846,13 +888,19 @@ def _numbers(x: Any) -> Any:
     return x
 
 
-def _as_output_array(ctx: Context, result: Any) -> np.ndarray:
+def _as_output_array(fn: type[Function], ctx: Context, result: Any) -> np.ndarray:
     """A forward's non-array result (NumPy gives scalars for 0-d math) as an array.
 
     A saved item that was that result is swapped for the array, so create_graph
     still recognizes the output by identity and differentiates through it.
+    None, strings and complex numbers are refused, naming the Function.
     """
     data = np.asarray(result)
+    if data.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{fn.__name__}.forward must return real numbers (an array or a number), got "
+            f"{type(result).__name__}: {result!r:.60}"
+        )
     ctx.saved_tensors = tuple(data if item is result else item for item in ctx.saved_tensors)
     return data
 
@@ -874,21 +922,35 @@ def _raw_index(index: Any) -> Any:
     return _raw(index)
 
 
-def _axis(axis: Axis) -> Axis:
+def _axis(axis: Axis, dim: Axis = None, default: Axis = None) -> Axis:
+    """The axis argument given as ``axis=`` or ``dim=`` (PyTorch's name), never both."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"give axis= or dim= (the same argument), not both: axis={axis}, dim={dim}")
+        axis = dim
+    if axis is None:
+        return default
     return tuple(axis) if isinstance(axis, list) else axis
 
 
 # ------------------------------------------------------------------ functions
 
 
-def concatenate(tensors: Iterable[ArrayLike], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis; each gets its slice of the gradient."""
-    return F.Concatenate.apply(*[_node(t) for t in tensors], axis=axis)
+def concatenate(tensors: Iterable[ArrayLike], axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (0 by default); each gets its slice of the gradient."""
+    tensors = [_node(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concatenate needs at least one tensor")
+    return F.Concatenate.apply(*tensors, axis=_axis(axis, dim, default=0))
 
 
-def stack(tensors: Iterable[ArrayLike], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis."""
-    return concatenate([_node(t).unsqueeze(axis) for t in tensors], axis=axis)
+def stack(tensors: Iterable[ArrayLike], axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join tensors along a new axis (0 by default; counted in the result, as ``np.stack``)."""
+    tensors = [_node(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack needs at least one tensor")
+    axis = normalize_axis_index(_axis(axis, dim, default=0), tensors[0].ndim + 1)
+    return concatenate([t.unsqueeze(axis) for t in tensors], axis=axis)
 
 
 def where(condition: Any, x: ArrayLike, y: ArrayLike) -> Tensor:
@@ -903,7 +965,7 @@ def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
 
 def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise min; ties split the gradient evenly."""
-    return -maximum(-_node(a), -_node(b) if isinstance(b, Tensor) else -as_array(b))
+    return F.Minimum.apply(_node(a), _operand(b))
 
 
 def _node(x: ArrayLike) -> Tensor:

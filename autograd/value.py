@@ -4,6 +4,12 @@ Each op computes its forward with ``math`` inline (a float op is ~50 ns, so a
 generic dispatch would dominate) and records the built-in ``Function`` whose
 ``backward`` is the derivative, shared with Tensor. The node is its own
 backward context: ``saved_tensors`` is the plain tuple the op saved.
+
+Special points follow IEEE 754 and PyTorch, forward and backward, instead of
+Python's exceptions: ``1 / 0`` is inf, ``0 / 0`` nan, ``log 0`` -inf,
+``log(-1)``, ``sqrt(-1)`` and ``(-8) ** 0.5`` nan, ``exp(1000)`` inf, and NaN
+propagates (``relu(nan)`` is nan). Each check sits on the rare branch only.
+An op computed under ``no_grad`` is a constant: its ``backward()`` raises.
 """
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ from collections.abc import Sequence
 from numbers import Real
 from operator import mul
 from typing import Any
+
+import numpy as np
 
 from . import functions as F
 from .graph import Context, Function, Node, backward, grad_mode, next_order
@@ -52,10 +60,14 @@ class Value(Node):
         ctx.needs_input_grad = (True,) * len(inputs)
         data = fn.forward(ctx, *(x.data for x in inputs), **params)
         if not isinstance(data, Real):
-            raise TypeError(f"{fn.__name__}.forward must return a number for Values, got {data!r}")
+            raise TypeError(
+                f"{fn.__name__}.forward must return a real number for Values, got "
+                f"{type(data).__name__}: {data!r}"
+            )
         # Keep the very float forward returned: it may be saved for create_graph.
         out = _make(data if type(data) is float else float(data), fn, inputs, (), _AppliedValue)
-        out._ctx = ctx if out._fn is not None else None
+        if out._fn is not None:
+            out._ctx = ctx
         return out
 
     def _wrap_constant(self, data: Any) -> Value:
@@ -89,9 +101,11 @@ class Value(Node):
     def __truediv__(self, other: Value | Number) -> Value:
         other = other if isinstance(other, Value) else Value(other)
         a, b = self.data, other.data
-        if b == 0.0:
-            raise ZeroDivisionError(f"division: {a} / 0")
-        return _make(a / b, F.Div, (self, other), (a, b))
+        try:
+            out = a / b
+        except ZeroDivisionError:  # IEEE: +-inf, or nan for 0 / 0
+            out = F.ieee_float(np.divide, a, b)
+        return _make(out, F.Div, (self, other), (a, b))
 
     def __pow__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
@@ -124,26 +138,23 @@ class Value(Node):
     # --------------------------------------------------------------- functions
 
     def exp(self) -> Value:
-        """e**x."""
+        """e**x (inf where it overflows)."""
         try:
             out = math.exp(self.data)
         except OverflowError:
-            raise OverflowError(f"exp({self.data}): result too large") from None
+            out = math.inf * 1.0  # a float of its own: create_graph matches saved data by identity
         return _make(out, F.Exp, (self,), (out,))
 
     def log(self) -> Value:
-        """ln x, for x > 0."""
+        """ln x;  log 0 = -inf, log(x < 0) = nan (IEEE, as PyTorch)."""
         x = self.data
-        if x <= 0.0:
-            raise ValueError(f"log({x}): math domain error (log needs x > 0)")
-        return _make(math.log(x), F.Log, (self,), (x,))
+        out = math.log(x) if x > 0.0 else F.log(x) + 0.0
+        return _make(out, F.Log, (self,), (x,))
 
     def sqrt(self) -> Value:
-        """sqrt x, for x >= 0."""
+        """sqrt x;  sqrt(x < 0) = nan (IEEE, as PyTorch)."""
         x = self.data
-        if x < 0.0:
-            raise ValueError(f"sqrt({x}): math domain error (sqrt needs x >= 0)")
-        out = math.sqrt(x)
+        out = math.sqrt(x) if x >= 0.0 else math.nan + 0.0
         return _make(out, F.Sqrt, (self,), (out,))
 
     def tanh(self) -> Value:
@@ -168,11 +179,11 @@ class Value(Node):
         return _make(out, F.Softplus, (self,), (out,))
 
     def relu(self) -> Value:
-        """max(x, 0)."""
+        """max(x, 0);  relu(nan) is nan, and passes its gradient (PyTorch)."""
         x = self.data
-        if x > 0.0:
-            return _make(x + 0.0, F.Relu, (self,), (1.0,))
-        return _make(float(0), F.Relu, (self,), (0.0,))  # a zero of its own (not a shared constant)
+        if x <= 0.0:
+            return _make(float(0), F.Relu, (self,), (False,))  # a zero of its own (not a shared constant)
+        return _make(x + 0.0, F.Relu, (self,), (True,))
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """x if x > 0 else slope * x."""
@@ -183,18 +194,27 @@ class Value(Node):
         """|x| (gradient 0 at 0, as in PyTorch)."""
         x = self.data
         sign = 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
-        return _make(x * sign, F.Abs, (self,), (sign,))
+        return _make(abs(x), F.Abs, (self,), (sign,))
 
     __abs__ = abs
 
     # ---------------------------------------------------------------- backward
 
-    def backward(self, grad: float | Value = 1.0, create_graph: bool = False) -> None:
+    def backward(self, grad: float | Value | None = 1.0, create_graph: bool = False) -> None:
         """Reverse mode from this value: every node's ``.grad`` gets d(self)/d(node).
 
         Leaves accumulate across calls; with ``create_graph`` the gradients are
-        Values, so they can be differentiated again.
+        Values, so they can be differentiated again. ``grad=None`` means 1.
         """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a Value computed under no_grad: it is a constant with no "
+                "graph behind it; compute it outside no_grad() to differentiate it"
+            )
+        if grad is None:
+            grad = 1.0
+        elif not isinstance(grad, (Real, Value)):
+            raise TypeError(f"backward(grad=...) needs a real number or a Value, got {grad!r}")
         backward(self, grad, create_graph)
 
     def item(self) -> float:
@@ -240,30 +260,39 @@ class _AppliedValue(Value):
     __slots__ = ("_ctx",)
 
 
+class _ConstantValue(Value):
+    """An op's result computed under ``no_grad``: no graph, and no gradient wanted.
+
+    A class, not a flag, so a Value stays as small as it is.
+    """
+
+    __slots__ = ()
+    requires_grad = False
+
+
 def _make(
     data: float, fn: type[Function], parents: tuple, saved: tuple, node_type: type = Value
 ) -> Value:
-    """The output node of ``fn``; recorded only when grad mode is on."""
-    out = _new(node_type)
+    """The output node of ``fn``; recorded only when grad mode is on (else a constant)."""
+    if grad_mode.enabled:
+        out = _new(node_type)
+        out._fn, out._parents, out.saved_tensors = fn, parents, saved
+    else:
+        out = _new(_ConstantValue)
+        out._fn, out._parents, out.saved_tensors = None, (), ()
     out.data = data
     out.grad = 0.0
     out.label = ""
     out._mark = None
-    if grad_mode.enabled:
-        out._fn, out._parents, out.saved_tensors = fn, parents, saved
-    else:
-        out._fn, out._parents, out.saved_tensors = None, (), ()
     out._order = next_order()
     return out
 
 
 def _power(a: float, b: Number) -> float:
-    """a ** b, raising where Python would return a complex number."""
-    if a < 0.0 and not float(b).is_integer():
-        raise ValueError(f"pow({a}, {b}): negative base with a non-integer exponent")
-    if a == 0.0 and b < 0:
-        raise ZeroDivisionError(f"pow({a}, {b}): zero to a negative power")
+    """a ** b for floats, IEEE where Python raises or goes complex: 0 ** -1 = inf, (-8) ** 0.5 = nan."""
     try:
-        return float(a**b) * 1.0
-    except OverflowError:
-        raise OverflowError(f"pow({a}, {b}): result too large") from None
+        out = a**b
+    except ArithmeticError:  # 0 ** negative, overflow
+        return F.ieee_float(np.power, np.float64(a), b)
+    return out if type(out) is float else float(out) if type(out) is not complex else math.nan
+

@@ -54,8 +54,8 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, create_graph: bool = False
         _check_scalar(out, "value_and_grad")
         inputs = tuple(args[i] for i in picked)
         seed = 1.0 if isinstance(out, Value) else np.ones_like(out.data)
-        backward(out, seed, create_graph=create_graph, inputs=inputs)
-        grads = tuple(_result(x) for x in inputs)
+        found = backward(out, seed, create_graph=create_graph, inputs=inputs)
+        grads = tuple(_result(x, g) for x, g in zip(inputs, found, strict=True))
         value = out if create_graph else _plain(out)
         return value, grads[0] if isinstance(argnums, int) else grads
 
@@ -79,9 +79,9 @@ def _differentiable(x: Any) -> Node:
     return Tensor(np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float32)), requires_grad=True)
 
 
-def _result(node: Node) -> Any:
-    """The gradient the pass left on an input; zeros where none reached it."""
-    return np.zeros_like(node.data) if node.grad is None else node.grad
+def _result(node: Node, found: Any) -> Any:
+    """The gradient the pass found for an input; zeros where none reached it."""
+    return np.zeros_like(node.data) if found is None else found
 
 
 def _plain(out: Node) -> Any:

@@ -118,9 +118,10 @@ def numerical_grad(f: Callable, *inputs: Any, eps: float = 1e-6) -> tuple[Any, .
 
 
 def _central(f: Callable, base: list, k: int, idx: Any, eps: float) -> float:
-    plus = _evaluate(f, _shifted(base, k, idx, eps))
-    minus = _evaluate(f, _shifted(base, k, idx, -eps))
-    return (plus - minus) / (2 * eps)
+    plus, x_plus = _shifted(base, k, idx, eps)
+    minus, x_minus = _shifted(base, k, idx, -eps)
+    # The step actually taken: at |x| >> eps, x + eps rounds, and dividing by 2 eps would be wrong.
+    return (_evaluate(f, plus) - _evaluate(f, minus)) / (x_plus - x_minus)
 
 
 def _directional(f: Callable, base: list, direction: list, eps: float) -> float:
@@ -133,16 +134,17 @@ def _directional(f: Callable, base: list, direction: list, eps: float) -> float:
     return (_evaluate(f, along(eps)) - _evaluate(f, along(-eps))) / (2 * eps)
 
 
-def _shifted(base: list, k: int, idx: Any, step: float) -> list:
+def _shifted(base: list, k: int, idx: Any, step: float) -> tuple[list, float]:
+    """The inputs with element ``idx`` of input ``k`` moved by ``step``, and its new value."""
     inputs = list(base)
     x = base[k]
     if isinstance(x, Value):
         inputs[k] = Value(x.data + step)
-    else:
-        data = x.data.copy()
-        data[idx] += step
-        inputs[k] = Tensor(data)
-    return inputs
+        return inputs, inputs[k].data
+    data = x.data.copy()
+    data[idx] += step
+    inputs[k] = Tensor(data)
+    return inputs, float(data[idx])
 
 
 def _evaluate(f: Callable, inputs: list) -> float:
@@ -265,9 +267,14 @@ def _random_like(x: Node, rng: np.random.Generator) -> Any:
 
 
 def _compare_full(analytic: list, numerical: tuple, atol: float, rtol: float, order: int) -> None:
+    """Raise for the worst element; a non-finite value on either side fails first."""
     worst = None
     for k, (a, n) in enumerate(zip(analytic, numerical, strict=True)):
         a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
+        bad = ~(np.isfinite(a) & np.isfinite(n))
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            _check_close(float(a[idx]), float(n[idx]), atol, rtol, f"input {k}", f"element {idx}", order, k, idx)
         excess = np.abs(a - n) - (atol + rtol * np.abs(n))
         if excess.size and (worst is None or excess.max() > worst[0]):
             idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), excess.shape))
@@ -279,11 +286,18 @@ def _compare_full(analytic: list, numerical: tuple, atol: float, rtol: float, or
 
 def _check_close(analytic: float, numerical: float, atol: float, rtol: float,
                  where: str, what: str, order: int, k: int = -1, idx: Any = None) -> None:
+    kind = "gradient" if order == 1 else f"order-{order} derivative"
+    if not (np.isfinite(analytic) and np.isfinite(numerical)):
+        raise GradcheckError(
+            f"gradcheck: non-finite {kind} at {where}, {what}: analytic {analytic:.10g}, "
+            f"numerical {numerical:.10g}; a NaN or infinity cannot be checked (is the input "
+            f"outside f's domain, or at a point where f is not differentiable?)",
+            k, idx, analytic, numerical,
+        )
     error = abs(analytic - numerical)
-    if error <= atol + rtol * abs(numerical) and np.isfinite(analytic):
+    if error <= atol + rtol * abs(numerical):
         return
     relative = error / max(abs(numerical), 1e-300)
-    kind = "gradient" if order == 1 else f"order-{order} derivative"
     raise GradcheckError(
         f"gradcheck: {kind} mismatch at {where}, {what}: analytic {analytic:.10g} vs "
         f"numerical {numerical:.10g} (absolute error {error:.3g}, relative error "

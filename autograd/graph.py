@@ -236,15 +236,16 @@ def topological_order(root: Node, boundary: frozenset = frozenset()) -> list[Nod
     found is marked with a token for this walk (cheaper than a visited set)
     and its ``.grad`` is reset for the new pass. Leaves only receive
     gradients, so they are not listed; nor are ``boundary`` nodes, where the
-    walk stops.
+    walk stops, nor, given a boundary, ops that do not lead to it.
     """
     token = object()
     root._mark = token
     nodes = [root] if root._fn is not None else []
     found = nodes.append
     for node in nodes:  # the list grows while it is read: each node found is visited once
-        node.grad = node._fresh_grad
-        if boundary and node in boundary:
+        if not boundary:
+            node.grad = node._fresh_grad
+        elif node in boundary:
             continue  # it collects its gradient and passes nothing on
         for parent in node._parents:
             if (
@@ -254,12 +255,23 @@ def topological_order(root: Node, boundary: frozenset = frozenset()) -> list[Nod
                 parent._mark = token
                 found(parent)
     if boundary:
-        nodes = [node for node in nodes if node not in boundary]
+        nodes = _leading_to(boundary, nodes)
     nodes.sort(key=_order_of, reverse=True)
     return nodes
 
 
 _order_of = attrgetter("_order")
+
+
+def _leading_to(boundary: frozenset, nodes: list[Node]) -> list[Node]:
+    """The ops with a path to a boundary node (their ``.grad`` reset): no other op carries gradient there."""
+    reaching, kept = set(boundary), []
+    for node in sorted(nodes, key=_order_of):  # each op after its inputs
+        if node not in boundary and any(parent in reaching for parent in node._parents):
+            reaching.add(node)
+            node.grad = node._fresh_grad
+            kept.append(node)
+    return kept
 
 
 def backward(
@@ -383,7 +395,7 @@ def _check_unchanged(order: list[Node]) -> None:
         ctx = node._ctx
         for position, (parent, data) in enumerate(zip(node._parents, ctx._inputs, strict=True)):
             if parent is not None and parent.data is not data and _uses(ctx, data):
-                _refuse(node, position, parent, "had its .data replaced (t.data = array)")
+                _refuse(node, position, parent, "its .data was replaced (t.data = array)")
     if not order or last_write < order[-1]._order:
         return
     oldest = order[-1]._order
@@ -392,7 +404,7 @@ def _check_unchanged(order: list[Node]) -> None:
         for changed in written:
             if changed._version > node._order and _uses(node._ctx, changed.data):
                 position = next((i for i, p in enumerate(node._parents) if p is changed), None)
-                _refuse(node, position, changed, "was changed in place (t[...] = x, an optimizer step)")
+                _refuse(node, position, changed, "it was written in place (t[...] = x, an optimizer step)")
 
 
 def _uses(ctx: Any, array: Any) -> bool:
@@ -413,12 +425,15 @@ def _overlap(a: Any, b: Any) -> bool:
 
 def _refuse(node: Node, position: int | None, changed: Node, how: str) -> None:
     label = f" (label {node.label!r})" if getattr(node, "label", "") else ""
-    which = "its output" if changed is node else f"input {position}" if position is not None else "a tensor"
-    kind = "leaf" if changed._fn is None else f"output of {changed._fn.__name__}"
-    raise RuntimeError(
-        f"backward: {node._fn.__name__}{label} saved {which} (a {kind} of shape "
-        f"{changed.data.shape}) for its gradient, and that tensor {how} after the op was "
-        f"recorded, so the gradient would mix old and new values. Call backward() before "
-        f"changing it (e.g. before opt.step()), or run the forward again after the change."
+    kind = "leaf tensor" if changed._fn is None else f"result of {changed._fn.__name__}"
+    shape = changed.data.shape
+    what = (
+        f"its output (shape {shape})" if changed is node
+        else f"input {position} (a {kind} of shape {shape})" if position is not None
+        else f"a view of a {kind} of shape {shape}"
     )
-
+    raise RuntimeError(
+        f"backward: {node._fn.__name__}{label} saved {what} for its gradient, and {how} after "
+        f"the op was recorded, so the gradient would mix old and new values. Call backward() "
+        f"before changing the tensor (e.g. before opt.step()), or run the forward again after it."
+    )

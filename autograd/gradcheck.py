@@ -220,12 +220,26 @@ def _projected(f: Callable, base: list, rng: np.random.Generator) -> Callable:
     """f itself if it returns one element, else sum(u * f) for a fixed random u."""
     with no_grad():
         sample = f(*base)
-    if isinstance(sample, Value) or (isinstance(sample, Tensor) and sample.size == 1):
-        return f
-    if not isinstance(sample, Tensor):
+    if not isinstance(sample, (Value, Tensor)):
         raise TypeError(f"gradcheck: f must return a Value or a Tensor, got {type(sample).__name__}")
+    _check_finite_output(sample)
+    if isinstance(sample, Value) or sample.size == 1:
+        return f
     u = rng.standard_normal(sample.shape)
     return lambda *xs: (f(*xs) * u).sum()
+
+
+def _check_finite_output(out: Node) -> None:
+    """f must be finite at the inputs: no derivative can be checked where it is NaN or infinite."""
+    data = np.asarray(out.data, dtype=np.float64)
+    bad = ~np.isfinite(data)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise GradcheckError(
+            f"gradcheck: f is non-finite at the inputs (output element {idx} is {data[idx]}); "
+            f"check a point inside f's domain",
+            -1, idx, float("nan"), float("nan"),
+        )
 
 
 def _directional_derivative(f: Callable, base: list, rng: np.random.Generator) -> Callable:

@@ -288,7 +288,8 @@ def _compare_full(analytic: list, numerical: tuple, atol: float, rtol: float, or
         bad = ~(np.isfinite(a) & np.isfinite(n))
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            _check_close(float(a[idx]), float(n[idx]), atol, rtol, f"input {k}", f"element {idx}", order, k, idx)
+            where, what = f"input {k}", f"element {idx}"
+            _check_close(float(a[idx]), float(n[idx]), atol, rtol, where, what, order, k, idx)
         excess = np.abs(a - n) - (atol + rtol * np.abs(n))
         if excess.size and (worst is None or excess.max() > worst[0]):
             idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), excess.shape))

@@ -35,6 +35,7 @@ class _GradMode(threading.local):
 grad_mode = _GradMode()
 next_order = itertools.count().__next__
 last_write = 0  # the _order number of the latest in-place write to any node (see note_write)
+_PACKAGE = __name__.rpartition(".")[0] + "."  # "autograd.": its own Functions are trusted
 _driver = threading.RLock()  # one backward pass at a time; a Function's backward may start another
 
 
@@ -203,7 +204,7 @@ class Function:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._checks_grads = not cls.__module__.startswith("autograd.")
+        cls._checks_grads = not cls.__module__.startswith(_PACKAGE)
 
     @staticmethod
     def forward(ctx: Any, *inputs: Any) -> Any:
@@ -392,10 +393,9 @@ def _check_unchanged(order: list[Node]) -> None:
     after the oldest op of the graph.
     """
     for node in order:
-        ctx = node._ctx
-        for position, (parent, data) in enumerate(zip(node._parents, ctx._inputs, strict=True)):
-            if parent is not None and parent.data is not data and _uses(ctx, data):
-                _refuse(node, position, parent, "its .data was replaced (t.data = array)")
+        for parent, data in zip(node._parents, node._ctx._inputs):  # noqa: B905 (equal lengths)
+            if parent is not None and parent.data is not data and _uses(node._ctx, data):
+                _refuse(node, parent, "its .data was replaced (t.data = array)")
     if not order or last_write < order[-1]._order:
         return
     oldest = order[-1]._order
@@ -403,8 +403,12 @@ def _check_unchanged(order: list[Node]) -> None:
     for node in order:
         for changed in written:
             if changed._version > node._order and _uses(node._ctx, changed.data):
-                position = next((i for i, p in enumerate(node._parents) if p is changed), None)
-                _refuse(node, position, changed, "it was written in place (t[...] = x, an optimizer step)")
+                _refuse(node, changed, "it was written in place (t[...] = x, an optimizer step)")
+
+
+def _position(node: Node, parent: Node) -> int | None:
+    """Which input of ``node`` is ``parent`` (by identity: Tensor's == is elementwise)."""
+    return next((i for i, p in enumerate(node._parents) if p is parent), None)
 
 
 def _uses(ctx: Any, array: Any) -> bool:
@@ -423,7 +427,8 @@ def _overlap(a: Any, b: Any) -> bool:
         return True
 
 
-def _refuse(node: Node, position: int | None, changed: Node, how: str) -> None:
+def _refuse(node: Node, changed: Node, how: str) -> None:
+    position = _position(node, changed)
     label = f" (label {node.label!r})" if getattr(node, "label", "") else ""
     kind = "leaf tensor" if changed._fn is None else f"result of {changed._fn.__name__}"
     shape = changed.data.shape

@@ -13,6 +13,7 @@ millions). Grad mode
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import threading
 from collections.abc import Callable
@@ -57,10 +58,29 @@ class _ModeBlock:
         grad_mode.enabled = self._previous.pop()
 
     def __call__(self, func: Callable) -> Callable:
+        if inspect.isgeneratorfunction(func):
+            return self._wrap_generator(func)
+
         @functools.wraps(func)
         def run_in_block(*args: Any, **kwargs: Any) -> Any:
             with type(self)():
                 return func(*args, **kwargs)
+
+        return run_in_block
+
+    def _wrap_generator(self, func: Callable) -> Callable:
+        """A generator runs in the block each time it resumes, not only when it is made."""
+
+        @functools.wraps(func)
+        def run_in_block(*args: Any, **kwargs: Any) -> Any:
+            generator, sent = func(*args, **kwargs), None
+            while True:
+                try:
+                    with type(self)():
+                        item = generator.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+                sent = yield item
 
         return run_in_block
 
@@ -291,7 +311,8 @@ def backward(
     the pass stops at them, writes no leaf and returns their gradients (None
     where none arrived). A Tensor graph whose saved data changed in place
     since the forward is refused (``_check_unchanged``). One pass runs at a
-    time (a lock), so threads sharing leaves add up exactly.
+    time (a lock), so threads sharing leaves add up exactly; a Function's
+    backward may run a pass itself, but must not wait for another thread's.
     """
     with _driver:
         boundary = frozenset(inputs)

@@ -201,6 +201,8 @@ class Value(Node):
             grad = 1.0
         elif not isinstance(grad, (Real, Value)) or isinstance(grad, bool):
             raise TypeError(f"backward(grad): grad must be a number or a Value, got {grad!r}")
+        if isinstance(grad, Value) and not create_graph:
+            grad = grad.data
         backward(self, grad if isinstance(grad, Value) else float(grad), create_graph)
 
     def item(self) -> float:

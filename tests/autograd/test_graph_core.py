@@ -108,6 +108,23 @@ def test_no_grad_decorates_a_function(decorate):
     assert is_grad_enabled()
 
 
+def test_no_grad_on_a_generator_function_holds_while_the_generator_runs():
+    @no_grad()
+    def squares(v):
+        for _ in range(2):
+            sent = yield v * v
+            assert sent == "next"
+        return "done"
+
+    generator = squares(Value(3.0))
+    assert is_grad_enabled()
+    assert next(generator).is_leaf
+    assert is_grad_enabled() and not (Value(1.0) * 2).is_leaf
+    assert generator.send("next").is_leaf
+    with pytest.raises(StopIteration, match="done"):
+        generator.send("next")
+
+
 def test_enable_grad_decorates_a_function_called_under_no_grad():
     @enable_grad()
     def square(v):
@@ -340,6 +357,12 @@ def test_value_backward_with_none_seeds_one():
     x = Value(3.0)
     (x * x).backward(None)
     assert x.grad == 6.0
+
+
+def test_value_backward_with_a_value_seed_uses_its_number_without_create_graph():
+    x = Value(3.0)
+    (x * x).backward(Value(0.5))
+    assert type(x.grad) is float and x.grad == 3.0
 
 
 @pytest.mark.parametrize("seed", ["1", [1.0], np.ones(2)])

@@ -23,17 +23,49 @@ from typing import Any
 import numpy as np
 
 
-class _GradMode(threading.local):
-    """Whether new ops are recorded, per thread (as in PyTorch): read on every op.
-
-    A thread that never set it reads the class default, True; ``no_grad()`` in
-    one thread leaves every other thread recording.
-    """
+class _ThreadModes(threading.local):
+    """Each thread's own grad mode; a thread that never set it records (True)."""
 
     enabled = True
 
 
+class _GradMode:
+    """Whether new ops are recorded in the calling thread: ``grad_mode.enabled``, read on every op.
+
+    While every thread records (the usual case) ``enabled`` is a plain slot
+    holding True, so an op pays one attribute read. While some thread has
+    recording off, the object's class is ``_GradModeSomewhereOff``, whose
+    ``enabled`` reads the calling thread's own mode (slower, always right).
+    Change it only through ``set``.
+    """
+
+    __slots__ = ("enabled",)
+
+    def set(self, mode: bool) -> None:
+        """Switch recording on or off for the calling thread only."""
+        global _threads_off
+        mode = bool(mode)
+        if _modes.enabled is mode:
+            return
+        with _mode_lock:
+            _modes.enabled = mode
+            _threads_off += -1 if mode else 1
+            self.__class__ = _GradMode if _threads_off == 0 else _GradModeSomewhereOff
+
+
+class _GradModeSomewhereOff(_GradMode):
+    __slots__ = ()
+
+    @property
+    def enabled(self) -> bool:  # type: ignore[override]
+        return _modes.enabled
+
+
+_modes = _ThreadModes()
+_mode_lock = threading.Lock()
+_threads_off = 0  # threads whose recording is off now (a thread that ends so keeps the slow path)
 grad_mode = _GradMode()
+grad_mode.enabled = True
 next_order = itertools.count().__next__
 last_write = 0  # the _order number of the latest in-place write to any node (see note_write)
 _PACKAGE = __name__.rpartition(".")[0] + "."  # "autograd.": its own Functions are trusted
@@ -51,11 +83,11 @@ class _ModeBlock:
         return block(func) if func is not None else block  # @no_grad without parentheses
 
     def __enter__(self) -> None:
-        self._previous.append(grad_mode.enabled)
-        grad_mode.enabled = self.mode
+        self._previous.append(_modes.enabled)
+        grad_mode.set(self.mode)
 
     def __exit__(self, *exc_info: object) -> None:
-        grad_mode.enabled = self._previous.pop()
+        grad_mode.set(self._previous.pop())
 
     def __call__(self, func: Callable) -> Callable:
         if inspect.isgeneratorfunction(func):
@@ -105,19 +137,19 @@ class set_grad_enabled:  # noqa: N801 (PyTorch's name)
     """
 
     def __init__(self, mode: bool) -> None:
-        self.previous = grad_mode.enabled
-        grad_mode.enabled = bool(mode)
+        self.previous = _modes.enabled
+        grad_mode.set(mode)
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, *exc_info: object) -> None:
-        grad_mode.enabled = self.previous
+        grad_mode.set(self.previous)
 
 
 def is_grad_enabled() -> bool:
     """True when new ops are recorded for backward in this thread."""
-    return grad_mode.enabled
+    return _modes.enabled
 
 
 def note_write() -> int:
@@ -339,7 +371,8 @@ def _run(root: Node, grad: Any, order: list[Node], create_graph: bool, boundary:
     if not boundary or root._fn is not None or root in boundary:
         old = root.grad
         root.grad = grad if old is None else old + grad
-    previous, grad_mode.enabled = grad_mode.enabled, create_graph
+    previous = _modes.enabled
+    grad_mode.set(create_graph)
     try:
         for node in order:
             fn, node_grad, generic = node._fn, node.grad, node._ctx
@@ -362,7 +395,7 @@ def _run(root: Node, grad: Any, order: list[Node], create_graph: bool, boundary:
             if not node.retains_grad:
                 node.grad = None
     finally:
-        grad_mode.enabled = previous
+        grad_mode.set(previous)
 
 
 def _without_leaves(parents: tuple, boundary: frozenset) -> tuple:

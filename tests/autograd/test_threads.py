@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from autograd import Tensor, Value, enable_grad, grad, is_grad_enabled, no_grad
+from autograd import Tensor, Value, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 
 THREADS, PASSES = 4, 50
 
@@ -151,3 +151,12 @@ def test_functional_grad_in_threads_leaves_a_shared_parameter_alone():
     for i, grads in enumerate(results):
         assert grads == [2.0 * (i + 1) * 2.0] * PASSES
     assert w.grad == 7.0
+
+
+def test_a_thread_that_ends_with_recording_off_leaves_the_others_recording():
+    thread = threading.Thread(target=lambda: set_grad_enabled(False))
+    thread.start()
+    thread.join()
+    assert is_grad_enabled()
+    assert not (Value(1.0) * 2).is_leaf
+    assert run_in_threads(lambda i: not (Value(1.0) * 2).is_leaf) == [True] * THREADS

@@ -54,8 +54,8 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, create_graph: bool = False
         _check_scalar(out, "value_and_grad")
         inputs = tuple(args[i] for i in picked)
         seed = 1.0 if isinstance(out, Value) else np.ones_like(out.data)
-        backward(out, seed, create_graph=create_graph, inputs=inputs)
-        grads = tuple(_result(x) for x in inputs)
+        found = backward(out, seed, create_graph=create_graph, inputs=inputs)
+        grads = tuple(_result(x, g) for x, g in zip(inputs, found, strict=True))
         value = out if create_graph else _plain(out)
         return value, grads[0] if isinstance(argnums, int) else grads
 
@@ -79,9 +79,9 @@ def _differentiable(x: Any) -> Node:
     return Tensor(np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float32)), requires_grad=True)
 
 
-def _result(node: Node) -> Any:
-    """The gradient the pass left on an input; zeros where none reached it."""
-    return np.zeros_like(node.data) if node.grad is None else node.grad
+def _result(node: Node, found: Any) -> Any:
+    """The gradient the pass found for an input; zeros where none reached it."""
+    return np.zeros_like(node.data) if found is None else found
 
 
 def _plain(out: Node) -> Any:
@@ -118,9 +118,10 @@ def numerical_grad(f: Callable, *inputs: Any, eps: float = 1e-6) -> tuple[Any, .
 
 
 def _central(f: Callable, base: list, k: int, idx: Any, eps: float) -> float:
-    plus = _evaluate(f, _shifted(base, k, idx, eps))
-    minus = _evaluate(f, _shifted(base, k, idx, -eps))
-    return (plus - minus) / (2 * eps)
+    plus, x_plus = _shifted(base, k, idx, eps)
+    minus, x_minus = _shifted(base, k, idx, -eps)
+    # The step actually taken: at |x| >> eps, x + eps rounds, and dividing by 2 eps would be wrong.
+    return (_evaluate(f, plus) - _evaluate(f, minus)) / (x_plus - x_minus)
 
 
 def _directional(f: Callable, base: list, direction: list, eps: float) -> float:
@@ -133,16 +134,17 @@ def _directional(f: Callable, base: list, direction: list, eps: float) -> float:
     return (_evaluate(f, along(eps)) - _evaluate(f, along(-eps))) / (2 * eps)
 
 
-def _shifted(base: list, k: int, idx: Any, step: float) -> list:
+def _shifted(base: list, k: int, idx: Any, step: float) -> tuple[list, float]:
+    """The inputs with element ``idx`` of input ``k`` moved by ``step``, and its new value."""
     inputs = list(base)
     x = base[k]
     if isinstance(x, Value):
         inputs[k] = Value(x.data + step)
-    else:
-        data = x.data.copy()
-        data[idx] += step
-        inputs[k] = Tensor(data)
-    return inputs
+        return inputs, inputs[k].data
+    data = x.data.copy()
+    data[idx] += step
+    inputs[k] = Tensor(data)
+    return inputs, float(data[idx])
 
 
 def _evaluate(f: Callable, inputs: list) -> float:
@@ -218,12 +220,26 @@ def _projected(f: Callable, base: list, rng: np.random.Generator) -> Callable:
     """f itself if it returns one element, else sum(u * f) for a fixed random u."""
     with no_grad():
         sample = f(*base)
-    if isinstance(sample, Value) or (isinstance(sample, Tensor) and sample.size == 1):
-        return f
-    if not isinstance(sample, Tensor):
+    if not isinstance(sample, (Value, Tensor)):
         raise TypeError(f"gradcheck: f must return a Value or a Tensor, got {type(sample).__name__}")
+    _check_finite_output(sample)
+    if isinstance(sample, Value) or sample.size == 1:
+        return f
     u = rng.standard_normal(sample.shape)
     return lambda *xs: (f(*xs) * u).sum()
+
+
+def _check_finite_output(out: Node) -> None:
+    """f must be finite at the inputs: no derivative can be checked where it is NaN or infinite."""
+    data = np.asarray(out.data, dtype=np.float64)
+    bad = ~np.isfinite(data)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise GradcheckError(
+            f"gradcheck: f is non-finite at the inputs (output element {idx} is {data[idx]}); "
+            f"check a point inside f's domain",
+            -1, idx, float("nan"), float("nan"),
+        )
 
 
 def _directional_derivative(f: Callable, base: list, rng: np.random.Generator) -> Callable:
@@ -265,9 +281,15 @@ def _random_like(x: Node, rng: np.random.Generator) -> Any:
 
 
 def _compare_full(analytic: list, numerical: tuple, atol: float, rtol: float, order: int) -> None:
+    """Raise for the worst element; a non-finite value on either side fails first."""
     worst = None
     for k, (a, n) in enumerate(zip(analytic, numerical, strict=True)):
         a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
+        bad = ~(np.isfinite(a) & np.isfinite(n))
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            where, what = f"input {k}", f"element {idx}"
+            _check_close(float(a[idx]), float(n[idx]), atol, rtol, where, what, order, k, idx)
         excess = np.abs(a - n) - (atol + rtol * np.abs(n))
         if excess.size and (worst is None or excess.max() > worst[0]):
             idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), excess.shape))
@@ -279,11 +301,18 @@ def _compare_full(analytic: list, numerical: tuple, atol: float, rtol: float, or
 
 def _check_close(analytic: float, numerical: float, atol: float, rtol: float,
                  where: str, what: str, order: int, k: int = -1, idx: Any = None) -> None:
+    kind = "gradient" if order == 1 else f"order-{order} derivative"
+    if not (np.isfinite(analytic) and np.isfinite(numerical)):
+        raise GradcheckError(
+            f"gradcheck: non-finite {kind} at {where}, {what}: analytic {analytic:.10g}, "
+            f"numerical {numerical:.10g}; a NaN or infinity cannot be checked (is the input "
+            f"outside f's domain, or at a point where f is not differentiable?)",
+            k, idx, analytic, numerical,
+        )
     error = abs(analytic - numerical)
-    if error <= atol + rtol * abs(numerical) and np.isfinite(analytic):
+    if error <= atol + rtol * abs(numerical):
         return
     relative = error / max(abs(numerical), 1e-300)
-    kind = "gradient" if order == 1 else f"order-{order} derivative"
     raise GradcheckError(
         f"gradcheck: {kind} mismatch at {where}, {what}: analytic {analytic:.10g} vs "
         f"numerical {numerical:.10g} (absolute error {error:.3g}, relative error "

@@ -12,49 +12,155 @@ millions). Grad mode
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+import threading
+from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
+import numpy as np
+
+
+class _ThreadModes(threading.local):
+    """Each thread's own grad mode; a thread that never set it records (True)."""
+
+    enabled = True
+
 
 class _GradMode:
-    """Whether new ops are recorded; read on every op, so a plain attribute."""
+    """Whether new ops are recorded in the calling thread: ``grad_mode.enabled``, read on every op.
+
+    While every thread records (the usual case) ``enabled`` is a plain slot
+    holding True, so an op pays one attribute read. While some thread has
+    recording off, the object's class is ``_GradModeSomewhereOff``, whose
+    ``enabled`` reads the calling thread's own mode (slower, always right).
+    Change it only through ``set``.
+    """
 
     __slots__ = ("enabled",)
 
-    def __init__(self) -> None:
-        self.enabled = True
+    def set(self, mode: bool) -> None:
+        """Switch recording on or off for the calling thread only."""
+        global _threads_off
+        mode = bool(mode)
+        if _modes.enabled is mode:
+            return
+        with _mode_lock:
+            _modes.enabled = mode
+            _threads_off += -1 if mode else 1
+            self.__class__ = _GradMode if _threads_off == 0 else _GradModeSomewhereOff
 
 
+class _GradModeSomewhereOff(_GradMode):
+    __slots__ = ()
+
+    @property
+    def enabled(self) -> bool:  # type: ignore[override]
+        return _modes.enabled
+
+
+_modes = _ThreadModes()
+_mode_lock = threading.Lock()
+_threads_off = 0  # threads whose recording is off now (a thread that ends so keeps the slow path)
 grad_mode = _GradMode()
+grad_mode.enabled = True
 next_order = itertools.count().__next__
+last_write = 0  # the _order number of the latest in-place write to any node (see note_write)
+_PACKAGE = __name__.rpartition(".")[0] + "."  # "autograd.": its own Functions are trusted
+_driver = threading.RLock()  # one backward pass at a time; a Function's backward may start another
 
 
-@contextmanager
-def set_grad_enabled(mode: bool) -> Iterator[None]:
-    """Record ops (True) or not (False) inside the block; the old mode comes back after."""
-    previous, grad_mode.enabled = grad_mode.enabled, mode
-    try:
-        yield
-    finally:
-        grad_mode.enabled = previous
+class _ModeBlock:
+    """Grad mode set to ``mode`` inside a ``with`` block or a decorated function."""
+
+    mode: bool
+
+    def __new__(cls, func: Callable | None = None) -> Any:
+        block = super().__new__(cls)
+        block._previous = []
+        return block(func) if func is not None else block  # @no_grad without parentheses
+
+    def __enter__(self) -> None:
+        self._previous.append(_modes.enabled)
+        grad_mode.set(self.mode)
+
+    def __exit__(self, *exc_info: object) -> None:
+        grad_mode.set(self._previous.pop())
+
+    def __call__(self, func: Callable) -> Callable:
+        if inspect.isgeneratorfunction(func):
+            return self._wrap_generator(func)
+
+        @functools.wraps(func)
+        def run_in_block(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return func(*args, **kwargs)
+
+        return run_in_block
+
+    def _wrap_generator(self, func: Callable) -> Callable:
+        """A generator runs in the block each time it resumes, not only when it is made."""
+
+        @functools.wraps(func)
+        def run_in_block(*args: Any, **kwargs: Any) -> Any:
+            generator, sent = func(*args, **kwargs), None
+            while True:
+                try:
+                    with type(self)():
+                        item = generator.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+                sent = yield item
+
+        return run_in_block
 
 
-def no_grad() -> AbstractContextManager[None]:
-    """Record nothing inside the block: results are constants (as in PyTorch)."""
-    return set_grad_enabled(False)
+class no_grad(_ModeBlock):  # noqa: N801 (PyTorch's name)
+    """Record nothing inside the block (or the decorated function): results are constants."""
+
+    mode = False
 
 
-def enable_grad() -> AbstractContextManager[None]:
-    """Record ops again inside the block, e.g. within ``no_grad``."""
-    return set_grad_enabled(True)
+class enable_grad(_ModeBlock):  # noqa: N801 (PyTorch's name)
+    """Record ops again inside the block (or the decorated function), e.g. within ``no_grad``."""
+
+    mode = True
+
+
+class set_grad_enabled:  # noqa: N801 (PyTorch's name)
+    """Record ops (True) or not (False) in this thread, from the call on, as in PyTorch.
+
+    ``set_grad_enabled(False)`` alone switches recording off; as a ``with``
+    block, the mode from before the call comes back at the end.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.previous = _modes.enabled
+        grad_mode.set(mode)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        grad_mode.set(self.previous)
 
 
 def is_grad_enabled() -> bool:
-    """True when new ops are recorded for backward."""
-    return grad_mode.enabled
+    """True when new ops are recorded for backward in this thread."""
+    return _modes.enabled
+
+
+def note_write() -> int:
+    """A new number for an in-place write, remembered as the latest.
+
+    Every op made before the write has a smaller ``_order``: backward compares
+    the two to find saved data that changed after the op saved it.
+    """
+    global last_write
+    last_write = number = next_order()
+    return number
 
 
 class Node:
@@ -73,6 +179,8 @@ class Node:
     _ctx: Any = None  # a Context, for ops applied generically; else the node is its context
     _fresh_grad: Any = None  # an intermediate's grad at the start of a pass
     shapes = None  # input shapes of a broadcasting op (tensor contexts set it)
+    _versioned = False  # True: in-place writes are counted (``_version``) and checked at backward
+    _version = 0  # the note_write() number of the latest in-place write (0: never written)
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
@@ -144,6 +252,11 @@ class Function:
     """
 
     symbol = ""
+    _checks_grads = False  # True for a user's Function: the driver checks what backward returns
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._checks_grads = not cls.__module__.startswith(_PACKAGE)
 
     @staticmethod
     def forward(ctx: Any, *inputs: Any) -> Any:
@@ -176,15 +289,16 @@ def topological_order(root: Node, boundary: frozenset = frozenset()) -> list[Nod
     found is marked with a token for this walk (cheaper than a visited set)
     and its ``.grad`` is reset for the new pass. Leaves only receive
     gradients, so they are not listed; nor are ``boundary`` nodes, where the
-    walk stops.
+    walk stops, nor, given a boundary, ops that do not lead to it.
     """
     token = object()
     root._mark = token
     nodes = [root] if root._fn is not None else []
     found = nodes.append
     for node in nodes:  # the list grows while it is read: each node found is visited once
-        node.grad = node._fresh_grad
-        if boundary and node in boundary:
+        if not boundary:
+            node.grad = node._fresh_grad
+        elif node in boundary:
             continue  # it collects its gradient and passes nothing on
         for parent in node._parents:
             if (
@@ -194,7 +308,7 @@ def topological_order(root: Node, boundary: frozenset = frozenset()) -> list[Nod
                 parent._mark = token
                 found(parent)
     if boundary:
-        nodes = [node for node in nodes if node not in boundary]
+        nodes = _leading_to(boundary, nodes)
     nodes.sort(key=_order_of, reverse=True)
     return nodes
 
@@ -202,9 +316,20 @@ def topological_order(root: Node, boundary: frozenset = frozenset()) -> list[Nod
 _order_of = attrgetter("_order")
 
 
+def _leading_to(boundary: frozenset, nodes: list[Node]) -> list[Node]:
+    """The ops with a path to a boundary node (their ``.grad`` reset): no other op carries gradient there."""
+    reaching, kept = set(boundary), []
+    for node in sorted(nodes, key=_order_of):  # each op after its inputs
+        if node not in boundary and any(parent in reaching for parent in node._parents):
+            reaching.add(node)
+            node.grad = node._fresh_grad
+            kept.append(node)
+    return kept
+
+
 def backward(
     root: Node, grad: Any, create_graph: bool = False, inputs: tuple[Node, ...] = ()
-) -> None:
+) -> tuple[Any, ...]:
     """Reverse mode: push ``grad`` from ``root`` to every node that needs one.
 
     Leaves accumulate into ``.grad`` (a second call adds the same gradient
@@ -212,17 +337,42 @@ def backward(
     gradient if its type ``retains_grad`` (Value, as in micrograd) and is
     freed once used otherwise (Tensor, as in PyTorch; ``retain_grad()`` keeps
     it). With ``create_graph`` the formulas run on nodes, so the gradients are
-    themselves differentiable. Given ``inputs``, the pass stops at them and
-    leaves every other ``.grad`` as it was (``autograd.grad``).
+    themselves differentiable; a leaf's ``.grad`` then refers to the leaf (a
+    reference cycle, as in PyTorch: set it to None when done), an
+    intermediate keeps only the value. Given ``inputs`` (``autograd.grad``),
+    the pass stops at them, writes no leaf and returns their gradients (None
+    where none arrived). A Tensor graph whose saved data changed in place
+    since the forward is refused (``_check_unchanged``). One pass runs at a
+    time (a lock), so threads sharing leaves add up exactly; a Function's
+    backward may run a pass itself, but must not wait for another thread's.
     """
-    boundary = frozenset(inputs)
-    order = topological_order(root, boundary)
-    untouched = [(leaf, leaf.grad) for leaf in _leaves(order) - boundary] if inputs else ()
+    with _driver:
+        boundary = frozenset(inputs)
+        order = topological_order(root, boundary)
+        if root._versioned:
+            _check_unchanged(order)
+        try:
+            _run(root, grad, order, create_graph, boundary)
+            if not inputs:
+                if create_graph:
+                    _keep_values_only(order)
+                return ()
+            return tuple(x.grad for x in inputs)
+        finally:
+            if inputs:
+                for node in (*order, *inputs):
+                    node.grad = node._fresh_grad
+
+
+def _run(root: Node, grad: Any, order: list[Node], create_graph: bool, boundary: frozenset) -> None:
+    """The chain rule over ``order``; with a ``boundary``, leaves are left alone."""
     if create_graph and not isinstance(grad, Node):
         grad = root._wrap_constant(grad)
-    old = root.grad
-    root.grad = grad if old is None else old + grad
-    previous, grad_mode.enabled = grad_mode.enabled, create_graph
+    if not boundary or root._fn is not None or root in boundary:
+        old = root.grad
+        root.grad = grad if old is None else old + grad
+    previous = _modes.enabled
+    grad_mode.set(create_graph)
     try:
         for node in order:
             fn, node_grad, generic = node._fn, node.grad, node._ctx
@@ -231,13 +381,11 @@ def backward(
             ctx = _GraphContext(node) if create_graph else generic or node
             grads = fn.backward(ctx, node_grad)
             if type(grads) is not tuple:
-                grads = (grads,)
-            if generic is not None and len(grads) != len(node._parents):
-                raise ValueError(
-                    f"{fn.__name__}.backward returned {len(grads)} gradients for "
-                    f"{len(node._parents)} inputs"
-                )
-            for parent, parent_grad in zip(node._parents, grads):  # noqa: B905 (checked above)
+                grads = tuple(grads) if type(grads) is list else (grads,)
+            if generic is not None and (fn._checks_grads or len(grads) != len(node._parents)):
+                _check_grads(node, grads)
+            parents = node._parents if not boundary else _without_leaves(node._parents, boundary)
+            for parent, parent_grad in zip(parents, grads):  # noqa: B905 (checked above)
                 if parent_grad is not None and parent is not None and parent.requires_grad:
                     old = parent.grad
                     total = parent_grad if old is None else old + parent_grad
@@ -247,11 +395,104 @@ def backward(
             if not node.retains_grad:
                 node.grad = None
     finally:
-        grad_mode.enabled = previous
-        for node, old in untouched:
-            node.grad = old
+        grad_mode.set(previous)
 
 
-def _leaves(ops: list[Node]) -> set[Node]:
-    """The leaves that feed the given ops."""
-    return {p for op in ops for p in op._parents if p is not None and p._fn is None}
+def _without_leaves(parents: tuple, boundary: frozenset) -> tuple:
+    """The parents a bounded pass (``autograd.grad``) writes to: ops and boundary nodes."""
+    return tuple(p if p is not None and (p._fn is not None or p in boundary) else None for p in parents)
+
+
+def _keep_values_only(order: list[Node]) -> None:
+    """After ``create_graph``: intermediates keep their gradient's value, not its graph.
+
+    A gradient graph refers to the nodes it was computed from, so an
+    intermediate holding it would be a reference cycle the cycle collector
+    must find (hundreds of MB between its runs).
+    """
+    for node in order:
+        grad = node.grad
+        if isinstance(grad, Node):
+            node.grad = node._wrap_constant(grad.data)
+
+
+def _check_grads(node: Node, grads: tuple) -> None:
+    """A custom Function's gradients: one per input, each of its input's shape."""
+    fn, parents = node._fn, node._parents
+    if len(grads) != len(parents):
+        raise ValueError(
+            f"{fn.__name__}.backward returned {len(grads)} gradients for {len(parents)} inputs: "
+            f"return one per input of forward, None for an input that needs none"
+        )
+    for position, (parent, grad) in enumerate(zip(parents, grads, strict=True)):
+        if grad is None or parent is None:
+            continue
+        shape = getattr(grad, "shape", None)
+        expected = getattr(parent.data, "shape", None)
+        if shape is not None and expected is not None and shape != expected:
+            raise ValueError(
+                f"{fn.__name__}.backward returned a gradient of shape {shape} for input "
+                f"{position}, which has shape {expected}: return each input's gradient in that "
+                f"input's shape (sum a broadcast gradient back)"
+            )
+
+
+def _check_unchanged(order: list[Node]) -> None:
+    """Refuse a pass whose ops saved data that changed since (PyTorch's version check).
+
+    An op's saved input whose ``.data`` was replaced (``t.data = array``), or
+    that shares memory with a node written in place after the op was made
+    (``t[i] = x``, an optimizer step: ``note_write``), would mix old and new
+    values into the gradient. The write check runs only when a write came
+    after the oldest op of the graph.
+    """
+    for node in order:
+        for parent, data in zip(node._parents, node._ctx._inputs):  # noqa: B905 (equal lengths)
+            if parent is not None and parent.data is not data and _uses(node._ctx, data):
+                _refuse(node, parent, "its .data was replaced (t.data = array)")
+    if not order or last_write < order[-1]._order:
+        return
+    oldest = order[-1]._order
+    written = {p for node in order for p in (node, *node._parents) if p is not None and p._version > oldest}
+    for node in order:
+        for changed in written:
+            if changed._version > node._order and _uses(node._ctx, changed.data):
+                _refuse(node, changed, "it was written in place (t[...] = x, an optimizer step)")
+
+
+def _position(node: Node, parent: Node) -> int | None:
+    """Which input of ``node`` is ``parent`` (by identity: Tensor's == is elementwise)."""
+    return next((i for i, p in enumerate(node._parents) if p is parent), None)
+
+
+def _uses(ctx: Any, array: Any) -> bool:
+    """Whether ``ctx`` saved ``array`` or a view of its memory for backward."""
+    attributes = (v for k, v in vars(ctx).items() if k not in ("_inputs", "saved_tensors"))
+    return any(item is array or _overlap(item, array) for item in (*ctx.saved_tensors, *attributes))
+
+
+def _overlap(a: Any, b: Any) -> bool:
+    """Whether two arrays share memory (True when NumPy finds it too hard to tell)."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and np.may_share_memory(a, b)):
+        return False
+    try:
+        return bool(np.shares_memory(a, b, max_work=10_000))
+    except np.exceptions.TooHardError:
+        return True
+
+
+def _refuse(node: Node, changed: Node, how: str) -> None:
+    position = _position(node, changed)
+    label = f" (label {node.label!r})" if getattr(node, "label", "") else ""
+    kind = "leaf tensor" if changed._fn is None else f"result of {changed._fn.__name__}"
+    shape = changed.data.shape
+    what = (
+        f"its output (shape {shape})" if changed is node
+        else f"input {position} (a {kind} of shape {shape})" if position is not None
+        else f"a view of a {kind} of shape {shape}"
+    )
+    raise RuntimeError(
+        f"backward: {node._fn.__name__}{label} saved {what} for its gradient, and {how} after "
+        f"the op was recorded, so the gradient would mix old and new values. Call backward() "
+        f"before changing the tensor (e.g. before opt.step()), or run the forward again after it."
+    )

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 from . import functions as F
-from .graph import Context, Function, Node, backward, grad_mode, next_order
+from .graph import Context, Function, Node, backward, grad_mode, next_order, note_write
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 Axis = int | tuple[int, ...] | None
@@ -84,9 +84,10 @@ def _check_real(dtype: np.dtype, what: str) -> None:
 class Tensor(Node):
     """An n-d array in the graph: ``.data`` (ndarray), ``.grad`` (ndarray or None)."""
 
-    __slots__ = ("_ctx", "requires_grad", "retains_grad", "label")
+    __slots__ = ("_ctx", "requires_grad", "retains_grad", "label", "_version")
     __hash__ = Node.__hash__  # comparisons return arrays, identity stays the hash
     _checks_leaf_grad = True
+    _versioned = True
 
     def __init__(
         self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None, label: str = ""
@@ -105,6 +106,7 @@ class Tensor(Node):
         self.label = label
         self._fn = self._ctx = self._mark = None
         self._parents = self.saved_tensors = ()
+        self._version = 0
         self._order = next_order()
 
     # --------------------------------------------------------------- recording
@@ -132,9 +134,11 @@ class Tensor(Node):
         out.label = ""
         out.saved_tensors = ()
         out.retains_grad = False
+        out._version = 0
         if True in needs and grad_mode.enabled:
             out.requires_grad = True
             out._fn, out._ctx = fn, ctx
+            ctx._inputs = raw  # backward checks that no saved input's data was replaced
             out._parents = inputs if not constants else tuple(
                 [x if isinstance(x, Tensor) else None for x in inputs]
             )
@@ -175,6 +179,26 @@ class Tensor(Node):
                 f"Function's backward must return each input's gradient in that input's shape"
             )
         return grad
+
+    def _bump_version(self) -> None:
+        """Count an in-place change of ``data``: backward refuses graphs that saved the old data."""
+        self._version = note_write()
+
+    def __setitem__(self, index: Any, value: ArrayLike) -> None:
+        """``t[index] = value`` in place (NumPy's assignment), outside the graph.
+
+        Allowed on a tensor that needs no gradient, or on any tensor under
+        ``no_grad`` (initializing a parameter, as in PyTorch). A graph that
+        saved the old data is refused at backward.
+        """
+        if grad_mode.enabled and (self.requires_grad or getattr(value, "requires_grad", False)):
+            who = "a tensor that requires grad" if self.requires_grad else "a value that requires grad"
+            raise RuntimeError(
+                f"t[...] = x on {who} would not be differentiated: write under no_grad() "
+                f"(e.g. to initialize a parameter), or build the result with where()/concatenate()"
+            )
+        self.data[_raw_index(index)] = _raw(value)
+        self._bump_version()
 
     def retain_grad(self) -> None:
         """Keep this intermediate tensor's ``.grad`` after backward (PyTorch's name)."""

@@ -200,11 +200,13 @@ class Value(Node):
 
     # ---------------------------------------------------------------- backward
 
-    def backward(self, grad: float | Value | None = 1.0, create_graph: bool = False) -> None:
+    def backward(self, grad: float | Value | None = None, create_graph: bool = False) -> None:
         """Reverse mode from this value: every node's ``.grad`` gets d(self)/d(node).
 
-        Leaves accumulate across calls; with ``create_graph`` the gradients are
-        Values, so they can be differentiated again. ``grad=None`` means 1.
+        ``grad`` is d(loss)/d(self), 1.0 when None. Leaves accumulate across
+        calls; with ``create_graph`` the gradients are Values, so they can be
+        differentiated again. The saved items are floats, so a backward after
+        an optimizer step rebinds ``.data`` gives the gradient at the old values.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -213,9 +215,11 @@ class Value(Node):
             )
         if grad is None:
             grad = 1.0
-        elif not isinstance(grad, (Real, Value)):
-            raise TypeError(f"backward(grad=...) needs a real number or a Value, got {grad!r}")
-        backward(self, grad, create_graph)
+        elif not isinstance(grad, (Real, Value)) or isinstance(grad, bool):
+            raise TypeError(f"backward(grad): grad must be a number or a Value, got {grad!r}")
+        if isinstance(grad, Value) and not create_graph:
+            grad = grad.data
+        backward(self, grad if isinstance(grad, Value) else float(grad), create_graph)
 
     def item(self) -> float:
         return self.data

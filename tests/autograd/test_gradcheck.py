@@ -131,9 +131,9 @@ def test_gradcheck_checks_a_non_scalar_output_through_a_projection():
         gradcheck(lambda t: WrongSquare.apply(t), x)
 
 
-def test_gradcheck_reports_a_gradient_of_the_wrong_shape():
+def test_gradcheck_reports_a_gradient_of_the_wrong_shape_naming_the_function():
     a, b = Tensor(np.ones((2, 3))), Tensor(np.ones(3))
-    with pytest.raises(GradcheckError, match=r"input 1 has shape \(2, 3\).*shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"UnreducedBroadcastAdd.*shape \(2, 3\) for input 1.*shape \(3,\)"):
         gradcheck(lambda p, q: UnreducedBroadcastAdd.apply(p, q), a, b)
 
 
@@ -298,3 +298,70 @@ def test_broadcastable_shapes_reach_size_one_axes_and_zero_dimensions(kind):
 def test_axes_are_valid_reduction_axes_for_the_rank(case):
     ndim, axis = case
     np.zeros((2,) * ndim).sum(axis=axis)  # raises for an invalid axis
+
+
+# ------------------------------------------------------------ non-finite
+
+
+class NanSlope(Function):
+    """2x whose backward returns NaN: a broken derivative that must not pass."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return 2 * a
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * math.nan
+
+
+NON_FINITE_CASES = {  # f, input, the (input, element) named in full mode
+    "custom backward returns NaN, Tensor": (
+        lambda t: NanSlope.apply(t).sum(), Tensor(np.array([0.5, 1.5])), (0, (0,))),
+    "custom backward returns NaN, Value": (lambda v: NanSlope.apply(v), Value(0.5), (0, ())),
+    "sqrt at 0 (infinite slope)": (lambda t: t.sqrt().sum(), Tensor(np.array([1.0, 0.0])), (0, (1,))),
+    "log outside its domain (f is NaN)": (
+        lambda t: t.log().sum(), Tensor(np.array([2.0, -1.0])), (-1, ())),
+}
+
+
+@pytest.mark.parametrize("mode", ["full", "directional"])
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("case", NON_FINITE_CASES.values(), ids=NON_FINITE_CASES.keys())
+def test_gradcheck_fails_on_non_finite_values_naming_them(case, order, mode):
+    f, x, (input_index, element) = case
+    with np.errstate(all="ignore"), pytest.raises(GradcheckError, match="non-finite") as info:
+        gradcheck(f, x, order=order, mode=mode)
+    error = info.value
+    assert not (math.isfinite(error.analytic) and math.isfinite(error.numerical))
+    if mode == "full" and order == 1:
+        assert (error.input_index, error.element) == (input_index, element)
+        if input_index >= 0:
+            assert f"input {input_index}" in str(error) and f"element {element}" in str(error)
+
+
+def test_gradcheck_names_the_first_non_finite_element_even_after_a_finite_mismatch():
+    a, b = Tensor(np.array([1.0, 2.0])), Tensor(np.array([3.0, 0.0]))
+    with np.errstate(all="ignore"), pytest.raises(GradcheckError, match="non-finite") as info:
+        gradcheck(lambda p, q: WrongSquare.apply(p).sum() + q.sqrt().sum(), a, b)
+    assert info.value.input_index == 1 and info.value.element == (1,)
+    assert math.isinf(info.value.analytic) and math.isnan(info.value.numerical)
+
+
+def test_assert_gradients_match_fails_on_nan():
+    with pytest.raises(AssertionError, match="non-finite"):
+        assert_gradients_match(lambda t: NanSlope.apply(t).sum(), Tensor(np.array([1.0])))
+
+
+def test_numerical_grad_divides_by_the_step_actually_taken():
+    """At 1e8 the step 1e-6 rounds to a multiple of 1.5e-8; 2 eps would be off by 0.6%."""
+    (g,) = numerical_grad(lambda t: (t * 3.0).sum(), Tensor(np.array([1e8])))
+    assert g[0] == pytest.approx(3.0, rel=1e-2)
+    (g,) = numerical_grad(lambda v: v * 1.0, Value(3e7))
+    assert g == pytest.approx(1.0, rel=1e-3)
+
+
+def test_numerical_grad_reports_nan_outside_the_domain():
+    with np.errstate(all="ignore"):
+        (g,) = numerical_grad(lambda t: t.log().sum(), Tensor(np.array([-1.0])))
+    assert math.isnan(g[0])

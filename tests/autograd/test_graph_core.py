@@ -7,7 +7,17 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from autograd import Function, Tensor, Value, enable_grad, gradcheck, is_grad_enabled, no_grad
+from autograd import (
+    Function,
+    Tensor,
+    Value,
+    enable_grad,
+    grad,
+    gradcheck,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from autograd.testing import assert_gradients_match, tensors, values
 
 
@@ -66,6 +76,73 @@ def test_enable_grad_inside_no_grad_records_again(leaf):
 def test_no_grad_restores_the_mode_after_an_exception():
     with pytest.raises(RuntimeError), no_grad():
         raise RuntimeError("inside")
+    assert is_grad_enabled()
+
+
+def test_set_grad_enabled_called_alone_switches_recording_as_in_pytorch():
+    try:
+        set_grad_enabled(False)
+        assert not is_grad_enabled()
+        assert (Value(1.0) * 2).is_leaf
+    finally:
+        set_grad_enabled(True)
+    assert is_grad_enabled()
+
+
+def test_set_grad_enabled_as_a_block_restores_the_mode_from_before_the_call():
+    with no_grad():
+        with set_grad_enabled(True):
+            assert is_grad_enabled()
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+
+
+@pytest.mark.parametrize("decorate", [no_grad, no_grad()], ids=["@no_grad", "@no_grad()"])
+def test_no_grad_decorates_a_function(decorate):
+    @decorate
+    def square(v):
+        """Doc kept."""
+        return v * v
+
+    assert square(Value(3.0)).is_leaf and square.__doc__ == "Doc kept."
+    assert is_grad_enabled()
+
+
+def test_no_grad_on_a_generator_function_holds_while_the_generator_runs():
+    @no_grad()
+    def squares(v):
+        for _ in range(2):
+            sent = yield v * v
+            assert sent == "next"
+        return "done"
+
+    generator = squares(Value(3.0))
+    assert is_grad_enabled()
+    assert next(generator).is_leaf
+    assert is_grad_enabled() and not (Value(1.0) * 2).is_leaf
+    assert generator.send("next").is_leaf
+    with pytest.raises(StopIteration, match="done"):
+        generator.send("next")
+
+
+def test_enable_grad_decorates_a_function_called_under_no_grad():
+    @enable_grad()
+    def square(v):
+        return v * v
+
+    with no_grad():
+        assert not square(Value(3.0)).is_leaf
+
+
+def test_one_no_grad_object_can_be_entered_again_and_nested():
+    block = no_grad()
+    with block:
+        with block:
+            assert not is_grad_enabled()
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+    with block:
+        assert not is_grad_enabled()
     assert is_grad_enabled()
 
 
@@ -210,3 +287,157 @@ def test_custom_function_output_is_a_constant_under_no_grad(make_input):
 def test_gradcheck_accepts_a_custom_function_on_both_engines():
     assert gradcheck(lambda v: Cube.apply(v), Value(0.3))
     assert gradcheck(lambda t: Cube.apply(t), Tensor(np.array([[0.3, -2.0]]), requires_grad=True))
+
+
+# ------------------------------------------------------- errors that name the problem
+
+
+class TwoGradients(Function):
+    """x, whose backward wrongly returns a gradient for an input it does not have."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a + 0.0
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class WrongShapeGradient(Function):
+    """sum(a) whose backward returns the output's shape instead of the input's."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.shape = a.shape
+        return a.sum()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(1)
+
+
+class ListGradients(Function):
+    """a * b whose backward returns a list, not a tuple."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return [g * b, g * a]
+
+
+@ENGINES
+def test_a_wrong_number_of_gradients_names_the_function(leaf):
+    y = TwoGradients.apply(leaf(0.4))
+    with pytest.raises(ValueError, match=r"TwoGradients.backward returned 2 gradients for 1 inputs"):
+        total(y).backward()
+
+
+def test_a_wrong_gradient_shape_for_an_intermediate_input_names_the_function():
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = WrongShapeGradient.apply(x * 2.0)  # the intermediate x * 2 broadcasts a (1,) silently
+    with pytest.raises(ValueError, match=r"WrongShapeGradient.backward.*shape \(1,\) for input 0.*\(3,\)"):
+        y.backward()
+
+
+@ENGINES
+def test_a_backward_may_return_a_list(leaf):
+    a, b = leaf(2.0), leaf(3.0)
+    total(ListGradients.apply(a, b)).backward()
+    np.testing.assert_allclose(grad_of(a), np.asarray(b.data))
+    np.testing.assert_allclose(grad_of(b), np.asarray(a.data))
+
+
+def test_value_backward_with_none_seeds_one():
+    x = Value(3.0)
+    (x * x).backward(None)
+    assert x.grad == 6.0
+
+
+def test_value_backward_with_a_value_seed_uses_its_number_without_create_graph():
+    x = Value(3.0)
+    (x * x).backward(Value(0.5))
+    assert type(x.grad) is float and x.grad == 3.0
+
+
+@pytest.mark.parametrize("seed", ["1", [1.0], np.ones(2)])
+def test_value_backward_refuses_a_seed_that_is_not_a_number(seed):
+    with pytest.raises(TypeError, match="grad must be a number"):
+        (Value(3.0) * 2).backward(seed)
+
+
+# ------------------------------------------------------------ re-entrant passes
+
+
+class Recomputed(Function):
+    """tanh(a) whose backward recomputes the forward and runs a pass of its own (checkpointing)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return np.tanh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = Tensor(ctx.a, requires_grad=True)
+        with enable_grad():
+            y = x.tanh()
+        y.backward(g)
+        return x.grad
+
+
+class TouchesLeaf(Function):
+    """a, whose backward also runs a pass into a leaf the outer graph uses."""
+
+    leaf: Tensor
+
+    @staticmethod
+    def forward(ctx, a):
+        return a + 0.0
+
+    @staticmethod
+    def backward(ctx, g):
+        with enable_grad():  # a backward runs with recording off unless create_graph
+            (TouchesLeaf.leaf * TouchesLeaf.leaf).sum().backward()
+        return g
+
+
+def test_a_backward_that_runs_its_own_pass_gives_the_exact_gradient():
+    w = Tensor(np.array([0.3, -0.8]), requires_grad=True)
+    (Recomputed.apply(w * 2.0) * 3.0).sum().backward()
+    np.testing.assert_allclose(w.grad, 6 * (1 - np.tanh(2 * w.data) ** 2), rtol=1e-12)
+
+
+def test_a_nested_pass_into_a_shared_leaf_adds_to_the_outer_pass():
+    w = Tensor(np.array([0.5, 2.0]), requires_grad=True)
+    TouchesLeaf.leaf = w
+    (TouchesLeaf.apply(w) * 3.0).sum().backward()
+    np.testing.assert_allclose(w.grad, 3.0 + 2 * w.data)
+
+
+def test_grad_inside_a_backward_leaves_the_outer_pass_alone():
+    class ViaGrad(Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.a = a
+            return a * a
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * grad(lambda t: (t * t).sum())(ctx.a)
+
+    w = Tensor(np.array([1.5, -0.5]), requires_grad=True)
+    (ViaGrad.apply(w) + w).sum().backward()
+    np.testing.assert_allclose(w.grad, 2 * w.data + 1)
+
+
+@ENGINES
+def test_grad_of_an_input_f_does_not_use_is_zero(leaf):
+    x = leaf(0.5)
+    g = grad(lambda a, b: total(b * 2.0), argnums=0)(x, leaf(1.0))
+    np.testing.assert_array_equal(np.asarray(g, dtype=float), np.zeros(np.shape(x.data)))

@@ -50,7 +50,9 @@ class _GradMode:
         with _mode_lock:
             _modes.enabled = mode
             _threads_off += -1 if mode else 1
-            self.__class__ = _GradMode if _threads_off == 0 else _GradModeSomewhereOff
+            kind = _GradMode if _threads_off == 0 else _GradModeSomewhereOff
+            if self.__class__ is not kind:
+                self.__class__ = kind
 
 
 class _GradModeSomewhereOff(_GradMode):
@@ -68,7 +70,8 @@ grad_mode = _GradMode()
 grad_mode.enabled = True
 next_order = itertools.count().__next__
 last_write = 0  # the _order number of the latest in-place write to any node (see note_write)
-_PACKAGE = __name__.rpartition(".")[0] + "."  # "autograd.": its own Functions are trusted
+# chaingrad's own Functions (autograd's ops, nn's fused losses) are tested: the driver trusts them.
+_OWN_PACKAGES = (__name__.rpartition(".")[0] + ".", "nn.")
 _driver = threading.RLock()  # one backward pass at a time; a Function's backward may start another
 
 
@@ -256,7 +259,7 @@ class Function:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._checks_grads = not cls.__module__.startswith(_PACKAGE)
+        cls._checks_grads = not cls.__module__.startswith(_OWN_PACKAGES)
 
     @staticmethod
     def forward(ctx: Any, *inputs: Any) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from .graph import Function, Node
+from .graph import OUTPUT, Function, Node
 
 # ---------------------------------------------------------------- helpers
 
@@ -277,6 +277,7 @@ class Mul(Function):
     """a * b;  da = g * b, db = g * a."""
 
     symbol = "*"
+    saves = (0, 1)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -296,6 +297,7 @@ class Div(Function):
     """a / b;  da = g / b, db = -g * (a / b) / b (PyTorch's order: no b**2 to overflow)."""
 
     symbol = "/"
+    saves = (0, 1)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -323,6 +325,7 @@ class Pow(Function):
     """
 
     symbol = "**"
+    saves = (0, 1, OUTPUT)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -353,6 +356,7 @@ class PowConstant(Function):
     """a ** n for a constant number n;  da = g * n * a**(n-1), and 0 for n = 0 (PyTorch)."""
 
     symbol = "**"
+    saves = (0, None)
 
     @staticmethod
     def forward(ctx, a, *, exponent):
@@ -438,6 +442,8 @@ class OfOutput(Function):
     so under create_graph the slope is differentiated through y itself.
     """
 
+    saves = (OUTPUT,)
+
     @classmethod
     def forward(cls, ctx, a):
         out = cls.function(a)
@@ -522,6 +528,7 @@ class Log(Function):
     """ln a;  da = g / a."""
 
     symbol = "log"
+    saves = (0,)
 
     @staticmethod
     def forward(ctx, a):
@@ -661,6 +668,7 @@ class Var(Function):
     """
 
     symbol = "var"
+    saves = (0,)
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False, ddof=0):
@@ -791,7 +799,7 @@ class Identity(Function):
 
     @staticmethod
     def forward(ctx, a):
-        return a * 1.0 if isinstance(a, float) else a.view()  # * 1.0 keeps -0.0
+        return a
 
     @staticmethod
     def backward(ctx, g):
@@ -832,6 +840,7 @@ class Dot(Function):
     """
 
     symbol = "dot"
+    saves = (slice(1, None),)
 
     @staticmethod
     def forward(ctx, bias, *weights_then_inputs):
@@ -851,6 +860,7 @@ class MatMul(Function):
     """a @ b with NumPy's rules;  da = g @ b.T, db = a.T @ g (batched, summed)."""
 
     symbol = "@"
+    saves = (0, 1)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -879,6 +889,7 @@ class Linear(Function):
     """
 
     symbol = "linear"
+    saves = (0, 1)
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
@@ -913,6 +924,7 @@ class LogSoftmax(Function):
     """log softmax along axis: a - logsumexp(a);  da = g - softmax * sum(g)."""
 
     symbol = "log_softmax"
+    saves = (OUTPUT,)
 
     @staticmethod
     def forward(ctx, a, *, axis=-1):
@@ -933,6 +945,7 @@ class Softmax(Function):
     """softmax along axis: e**a / sum(e**a);  da = s * (g - sum(g * s))."""
 
     symbol = "softmax"
+    saves = (OUTPUT,)
 
     @staticmethod
     def forward(ctx, a, *, axis=-1):
@@ -953,6 +966,7 @@ class LogSumExp(Function):
     """log(sum(e**a)) along axis, shifted by the max;  da = g * e**(a - out)."""
 
     symbol = "logsumexp"
+    saves = (0, OUTPUT)
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False):

@@ -220,26 +220,57 @@ class Context:
 
 
 class _GraphContext:
-    """The context for ``create_graph=True``: saved data become graph nodes.
+    """The context for ``create_graph=True``: saved items by role become graph nodes.
 
-    ``forward`` saved raw data (floats, arrays). Each saved item that *is* the
-    data of an input or of the output (every node owns a distinct data object)
-    is replaced by that node, so the derivative formula, run on nodes, builds
-    a differentiable graph. Other saved items stay constants.
+    ``forward`` saved raw data (floats, arrays); the op's ``saves`` says, by
+    position, which saved item is input k (``k``), the output (``OUTPUT``) or
+    a constant (``None``, and every item past the roles). Each input or output
+    item is replaced by that node, so the derivative formula, run on nodes,
+    builds a differentiable graph; constants stay raw.
     """
 
     shapes = None
 
     def __init__(self, node: Node) -> None:
         ctx = node._ctx or node
-        by_identity = {id(node.data): node}
-        for parent in node._parents:
-            if parent is not None:
-                by_identity.setdefault(id(parent.data), parent)
         if isinstance(ctx, Context):
             vars(self).update(vars(ctx))
+        roles = getattr(ctx, "roles", None) or node._fn.saves or ()
         self.needs_input_grad = node.needs_input_grad
-        self.saved_tensors = tuple(by_identity.get(id(item), item) for item in ctx.saved_tensors)
+        self.saved_tensors = saved_nodes(node, ctx.saved_tensors, roles)
+
+
+OUTPUT = "output"  # a role in ``Function.saves``: the saved item is the op's output
+
+
+def saved_nodes(node: Node, saved: tuple, roles: tuple) -> tuple:
+    """``saved`` with each item whose role is an input or the output replaced by that node.
+
+    A role is an input position ``k``, a ``slice`` of input positions (for
+    ops with any number of inputs), ``OUTPUT`` or ``None`` (a constant).
+    """
+    sources: list = []
+    for role in roles:
+        if type(role) is slice:
+            sources.extend(node._parents[role])
+        else:
+            sources.append(node if role == OUTPUT else None if role is None else node._parents[role])
+    sources.extend([None] * (len(saved) - len(sources)))
+    return tuple(item if source is None else source for item, source in zip(saved, sources))  # noqa: B905
+
+
+def roles_by_identity(saved: tuple, inputs: tuple, out: Any) -> tuple:
+    """The roles of a user Function's saved items: the input or output object it saved.
+
+    Only for Functions that declare no ``saves``: ``ctx.save_for_backward(x)``
+    with the very array forward received (or returned) saves that input (the
+    output), as PyTorch's ``save_for_backward`` does; anything else is a constant.
+    """
+    roles = []
+    for item in saved:
+        position = next((k for k, x in enumerate(inputs) if x is item), None)
+        roles.append(OUTPUT if position is None and item is out else position)
+    return tuple(roles)
 
 
 class Function:
@@ -252,6 +283,7 @@ class Function:
     """
 
     symbol = ""
+    saves: tuple | None = None  # the roles of the saved items (see saved_nodes); None: found by identity
     _checks_grads = False  # True for a user's Function: the driver checks what backward returns
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 from . import functions as F
-from .graph import Context, Function, Node, backward, grad_mode, next_order, note_write
+from .graph import Context, Function, Node, backward, grad_mode, next_order, note_write, roles_by_identity
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 Axis = int | tuple[int, ...] | None
@@ -97,9 +97,7 @@ class Tensor(Node):
             raise TypeError(
                 f"only floating-point tensors can require gradients, got dtype {array.dtype}"
             )
-        # A view: shares memory with the array given, but is an object of its own
-        # (create_graph matches saved data to nodes by identity).
-        self.data = array.view()
+        self.data = array
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.retains_grad = False
@@ -139,6 +137,8 @@ class Tensor(Node):
             out.requires_grad = True
             out._fn, out._ctx = fn, ctx
             ctx._inputs = raw  # backward checks that no saved input's data was replaced
+            if fn.saves is None and fn._checks_grads:
+                ctx.roles = roles_by_identity(ctx.saved_tensors, raw, data)
             out._parents = inputs if not constants else tuple(
                 [x if isinstance(x, Tensor) else None for x in inputs]
             )
@@ -915,8 +915,8 @@ def _numbers(x: Any) -> Any:
 def _as_output_array(fn: type[Function], ctx: Context, result: Any) -> np.ndarray:
     """A forward's non-array result (NumPy gives scalars for 0-d math) as an array.
 
-    A saved item that was that result is swapped for the array, so create_graph
-    still recognizes the output by identity and differentiates through it.
+    A saved item that was that result is swapped for the array, so the output
+    is saved as the array the node holds.
     None, strings and complex numbers are refused, naming the Function.
     """
     data = np.asarray(result)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import functions as F
-from .graph import Context, Function, Node, backward, grad_mode, next_order
+from .graph import Context, Function, Node, backward, grad_mode, next_order, roles_by_identity
 
 Number = int | float
 
@@ -42,8 +42,7 @@ class Value(Node):
             data = data.data
         if not isinstance(data, Real):
             raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r}")
-        # A fresh float object per node: create_graph matches saved data by identity.
-        self.data = float(data) * 1.0
+        self.data = float(data)
         self.grad = 0.0
         self.label = label
         self._fn = self._mark = None
@@ -64,9 +63,10 @@ class Value(Node):
                 f"{fn.__name__}.forward must return a real number for Values, got "
                 f"{type(data).__name__}: {data!r}"
             )
-        # Keep the very float forward returned: it may be saved for create_graph.
-        out = _make(data if type(data) is float else float(data), fn, inputs, (), _AppliedValue)
+        out = _make(float(data), fn, inputs, (), _AppliedValue)
         if out._fn is not None:
+            if fn.saves is None:
+                ctx.roles = roles_by_identity(ctx.saved_tensors, tuple(x.data for x in inputs), data)
             out._ctx = ctx
         return out
 
@@ -142,7 +142,7 @@ class Value(Node):
         try:
             out = math.exp(self.data)
         except OverflowError:
-            out = math.inf * 1.0  # a float of its own: create_graph matches saved data by identity
+            out = math.inf
         return _make(out, F.Exp, (self,), (out,))
 
     def log(self) -> Value:
@@ -182,7 +182,7 @@ class Value(Node):
         """max(x, 0);  relu(nan) is nan, and passes its gradient (PyTorch)."""
         x = self.data
         if x <= 0.0:
-            return _make(float(0), F.Relu, (self,), (False,))  # a zero of its own (not a shared constant)
+            return _make(0.0, F.Relu, (self,), (False,))
         return _make(x + 0.0, F.Relu, (self,), (True,))
 
     def leaky_relu(self, slope: float = 0.01) -> Value:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+from operator import mul
 from typing import Any
 
 import numpy as np
@@ -66,7 +67,7 @@ def log(x: Any) -> Any:
 
 def zeros_like(x: Any) -> Any:
     """An exact zero gradient shaped like ``x`` (``x * 0`` is NaN where x is inf); a float for Values."""
-    if isinstance(x, np.ndarray):
+    if isinstance(x, (np.ndarray, np.generic)):  # a NumPy scalar (0-d math) too: it has a shape
         return np.zeros_like(x)
     if isinstance(x, Node) and isinstance(x.data, np.ndarray):
         return x._wrap_constant(np.zeros_like(x.data))
@@ -136,6 +137,15 @@ def _as_float64(x: Any) -> Any:
 
 def _as_float(x: Any) -> Any:
     return None if x is None else float(x)
+
+
+def power(a: float, b: float) -> float:
+    """a ** b for floats, IEEE where Python raises or goes complex: 0 ** -1 = inf, (-8) ** 0.5 = nan."""
+    try:
+        out = a**b
+    except ArithmeticError:  # 0 ** negative, overflow
+        return ieee_float(np.power, np.float64(a), b)
+    return out if type(out) is float else float(out) if type(out) is not complex else math.nan
 
 
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...] | None:
@@ -243,6 +253,12 @@ class Add(Function):
     """a + b;  da = g, db = g."""
 
     symbol = "+"
+    rule = ("g", "g")
+    kind = "linear"
+
+    @staticmethod
+    def scalar(a, b):
+        return a + b, ()
 
     @staticmethod
     def forward(ctx, a, b):
@@ -260,6 +276,12 @@ class Sub(Function):
     """a - b;  da = g, db = -g."""
 
     symbol = "-"
+    rule = ("g", "-g")
+    kind = "linear"
+
+    @staticmethod
+    def scalar(a, b):
+        return a - b, ()
 
     @staticmethod
     def forward(ctx, a, b):
@@ -277,7 +299,13 @@ class Mul(Function):
     """a * b;  da = g * b, db = g * a."""
 
     symbol = "*"
+    rule = ("g * b", "g * a")
+    kind = "elementwise"
     saves = (0, 1)
+
+    @staticmethod
+    def scalar(a, b):
+        return a * b, (a, b)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -297,7 +325,16 @@ class Div(Function):
     """a / b;  da = g / b, db = -g * (a / b) / b (PyTorch's order: no b**2 to overflow)."""
 
     symbol = "/"
+    rule = ("g / b", "-g * (a / b) / b")
+    kind = "elementwise"
     saves = (0, 1)
+
+    @staticmethod
+    def scalar(a, b):
+        try:
+            return a / b, (a, b)
+        except ZeroDivisionError:  # IEEE: +-inf, or nan for 0 / 0
+            return ieee_float(np.divide, a, b), (a, b)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -325,7 +362,14 @@ class Pow(Function):
     """
 
     symbol = "**"
+    rule = ("g * b * a ** (b - 1)", "g * out * log(a)")
+    kind = "elementwise"
     saves = (0, 1, OUTPUT)
+
+    @staticmethod
+    def scalar(a, b):
+        out = power(a, b)
+        return out, (a, b, out)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -356,7 +400,13 @@ class PowConstant(Function):
     """a ** n for a constant number n;  da = g * n * a**(n-1), and 0 for n = 0 (PyTorch)."""
 
     symbol = "**"
+    rule = ("g * n * a ** (n - 1)",)
+    kind = "elementwise"
     saves = (0, None)
+
+    @staticmethod
+    def scalar(a, exponent):
+        return power(a, exponent), (a, exponent)
 
     @staticmethod
     def forward(ctx, a, *, exponent):
@@ -374,6 +424,8 @@ class Maximum(Function):
     """max(a, b) elementwise;  the larger input gets g, ties g / 2 each, NaN g to both (PyTorch)."""
 
     symbol = "maximum"
+    rule = ("g where a > b (g / 2 at ties)", "g where b > a (g / 2 at ties)")
+    kind = "elementwise"
     function = staticmethod(np.maximum)
     loses = staticmethod(np.less)  # a loses to b where a < b
 
@@ -394,6 +446,8 @@ class Minimum(Maximum):
     """min(a, b) elementwise;  the smaller input gets g, ties g / 2 each, NaN g to both (PyTorch)."""
 
     symbol = "minimum"
+    rule = ("g where a < b (g / 2 at ties)", "g where b < a (g / 2 at ties)")
+    kind = "elementwise"
     function = staticmethod(np.minimum)
     loses = staticmethod(np.greater)
 
@@ -402,6 +456,8 @@ class Where(Function):
     """condition ? x : y, with a constant boolean condition."""
 
     symbol = "where"
+    rule = ("", "g where condition", "g where not condition")
+    kind = "elementwise"
 
     @staticmethod
     def forward(ctx, condition, x, y):
@@ -425,6 +481,12 @@ class Neg(Function):
     """-a;  da = -g."""
 
     symbol = "neg"
+    rule = ("-g",)
+    kind = "linear"
+
+    @staticmethod
+    def scalar(a):
+        return -a, ()
 
     @staticmethod
     def forward(ctx, a):
@@ -460,7 +522,17 @@ class Exp(OfOutput):
     """e**a;  da = g * e**a (the output, saved)."""
 
     symbol = "exp"
+    rule = ("g * out",)
+    kind = "elementwise"
     function = staticmethod(np.exp)
+
+    @staticmethod
+    def scalar(a):
+        try:
+            out = math.exp(a)
+        except OverflowError:
+            out = math.inf
+        return out, (out,)
 
     @staticmethod
     def slope(out):
@@ -471,7 +543,14 @@ class Sqrt(OfOutput):
     """sqrt a;  da = g / (2 sqrt a)."""
 
     symbol = "sqrt"
+    rule = ("g / (2 * out)",)
+    kind = "elementwise"
     function = staticmethod(np.sqrt)
+
+    @staticmethod
+    def scalar(a):
+        out = math.sqrt(a) if a >= 0.0 else math.nan  # IEEE, as PyTorch
+        return out, (out,)
 
     @staticmethod
     @ieee_floats
@@ -483,7 +562,14 @@ class Tanh(OfOutput):
     """tanh a;  da = g * (1 - tanh(a)**2)."""
 
     symbol = "tanh"
+    rule = ("g * (1 - out ** 2)",)
+    kind = "elementwise"
     function = staticmethod(np.tanh)
+
+    @staticmethod
+    def scalar(a):
+        out = math.tanh(a)
+        return out, (out,)
 
     @staticmethod
     def slope(out):
@@ -494,6 +580,13 @@ class Sigmoid(OfOutput):
     """s(a) = 1 / (1 + e**-a);  da = g * s * (1 - s)."""
 
     symbol = "sigmoid"
+    rule = ("g * out * (1 - out)",)
+    kind = "elementwise"
+
+    @staticmethod
+    def scalar(a):
+        out = stable_sigmoid(a)
+        return out, (out,)
 
     @staticmethod
     def function(a):
@@ -504,8 +597,13 @@ class Sigmoid(OfOutput):
         return out * (1 - out)
 
 
-def stable_sigmoid(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + e**-a) without overflow: never exponentiates a large positive number."""
+def stable_sigmoid(a: Any) -> Any:
+    """1 / (1 + e**-a) for a float or an array, never exponentiating a large positive number."""
+    if type(a) is float:
+        if a >= 0.0:
+            return 1.0 / (1.0 + math.exp(-a))
+        e = math.exp(a)
+        return e / (1.0 + e)
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
@@ -514,6 +612,13 @@ class Softplus(OfOutput):
     """softplus a = log(1 + e**a);  da = g * sigmoid(a) = g * (1 - e**-out) = -g * expm1(-out)."""
 
     symbol = "softplus"
+    rule = ("g * sigmoid(a)",)
+    kind = "elementwise"
+
+    @staticmethod
+    def scalar(a):
+        out = max(a, 0.0) + math.log1p(math.exp(-abs(a)))
+        return out, (out,)
 
     @staticmethod
     def function(a):
@@ -528,7 +633,13 @@ class Log(Function):
     """ln a;  da = g / a."""
 
     symbol = "log"
+    rule = ("g / a",)
+    kind = "elementwise"
     saves = (0,)
+
+    @staticmethod
+    def scalar(a):
+        return log(a), (a,)
 
     @staticmethod
     def forward(ctx, a):
@@ -568,6 +679,14 @@ class Relu(Select):
     """max(a, 0);  da = g where not a <= 0 (NaN propagates, with its gradient, as in PyTorch)."""
 
     symbol = "ReLU"
+    rule = ("g if a > 0 else 0",)
+    kind = "elementwise"
+
+    @staticmethod
+    def scalar(a):
+        if a <= 0.0:
+            return 0.0, (False,)
+        return a, (True,)
 
     @staticmethod
     def forward(ctx, a):
@@ -579,6 +698,13 @@ class LeakyRelu(ScaleBy):
     """a if a > 0 else slope * a;  da = g * (1 if a > 0 else slope)."""
 
     symbol = "leaky_relu"
+    rule = ("g if a > 0 else slope * g",)
+    kind = "elementwise"
+
+    @staticmethod
+    def scalar(a, slope=0.01):
+        factor = 1.0 if a > 0.0 else float(slope)
+        return a * factor, (factor,)
 
     @staticmethod
     def forward(ctx, a, *, slope=0.01):
@@ -591,6 +717,12 @@ class Abs(ScaleBy):
     """|a|;  da = g * sign(a) (0 at 0, as PyTorch)."""
 
     symbol = "abs"
+    rule = ("g * sign(a)",)
+    kind = "elementwise"
+
+    @staticmethod
+    def scalar(a):
+        return abs(a), (1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0,)
 
     @staticmethod
     def forward(ctx, a):
@@ -603,6 +735,8 @@ class Clip(Select):
     """clip(a, low, high);  da = g where low <= a <= high, else 0 (also at NaN, as PyTorch)."""
 
     symbol = "clip"
+    rule = ("g if low <= a <= high else 0",)
+    kind = "elementwise"
 
     @staticmethod
     def forward(ctx, a, *, low=None, high=None):
@@ -622,6 +756,8 @@ class Sum(Function):
     """sum over axis;  da = g broadcast back to a's shape."""
 
     symbol = "sum"
+    rule = ("g broadcast to a's shape",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False):
@@ -645,6 +781,8 @@ class Mean(Function):
     """mean over axis;  da = g / n broadcast back to a's shape."""
 
     symbol = "mean"
+    rule = ("g / n broadcast to a's shape",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False):
@@ -668,6 +806,7 @@ class Var(Function):
     """
 
     symbol = "var"
+    rule = ("g * 2 * (a - mean(a)) / (n - ddof)",)
     saves = (0,)
 
     @staticmethod
@@ -692,6 +831,7 @@ class Amax(Function):
     """max over axis; ties share the gradient evenly (PyTorch's amax)."""
 
     symbol = "max"
+    rule = ("g shared among the maxima",)
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False, reduce=np.max):
@@ -716,6 +856,8 @@ class Reshape(Function):
     """reshape;  da = g reshaped back."""
 
     symbol = "reshape"
+    rule = ("g reshaped to a's shape",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, shape):
@@ -731,6 +873,8 @@ class Transpose(Function):
     """permute axes;  da = g permuted by the inverse permutation."""
 
     symbol = "transpose"
+    rule = ("g with the axes permuted back",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, axes):
@@ -751,6 +895,8 @@ class Expand(Function):
     """broadcast_to(shape);  da = g summed back to a's shape."""
 
     symbol = "expand"
+    rule = ("g summed to a's shape",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, shape):
@@ -766,6 +912,8 @@ class GetItem(Function):
     """a[index];  da = g scattered back, repeated indices accumulating."""
 
     symbol = "getitem"
+    rule = ("g scattered into zeros at index",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, index):
@@ -781,6 +929,8 @@ class ScatterAdd(Function):
     """zeros(shape) with a added at index (GetItem's adjoint);  da = g[index]."""
 
     symbol = "scatter_add"
+    rule = ("g[index]",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, shape, index):
@@ -796,6 +946,8 @@ class Identity(Function):
     """x, as a new node (a boundary for the functional ``grad``);  dx = g."""
 
     symbol = "identity"
+    rule = ("g",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a):
@@ -840,7 +992,13 @@ class Dot(Function):
     """
 
     symbol = "dot"
+    rule = ("g", "g * x_i", "g * w_i")
     saves = (slice(1, None),)
+
+    @staticmethod
+    def scalar(bias, *weights_then_inputs):
+        n = len(weights_then_inputs) // 2
+        return bias + sum(map(mul, weights_then_inputs[:n], weights_then_inputs[n:])), weights_then_inputs
 
     @staticmethod
     def forward(ctx, bias, *weights_then_inputs):
@@ -860,6 +1018,7 @@ class MatMul(Function):
     """a @ b with NumPy's rules;  da = g @ b.T, db = a.T @ g (batched, summed)."""
 
     symbol = "@"
+    rule = ("g @ b.T", "a.T @ g")
     saves = (0, 1)
 
     @staticmethod
@@ -889,6 +1048,7 @@ class Linear(Function):
     """
 
     symbol = "linear"
+    rule = ("g @ W", "g.T @ x", "g summed over the batch")
     saves = (0, 1)
 
     @staticmethod
@@ -924,6 +1084,7 @@ class LogSoftmax(Function):
     """log softmax along axis: a - logsumexp(a);  da = g - softmax * sum(g)."""
 
     symbol = "log_softmax"
+    rule = ("g - exp(out) * sum(g)",)
     saves = (OUTPUT,)
 
     @staticmethod
@@ -945,6 +1106,7 @@ class Softmax(Function):
     """softmax along axis: e**a / sum(e**a);  da = s * (g - sum(g * s))."""
 
     symbol = "softmax"
+    rule = ("out * (g - sum(g * out))",)
     saves = (OUTPUT,)
 
     @staticmethod
@@ -966,6 +1128,7 @@ class LogSumExp(Function):
     """log(sum(e**a)) along axis, shifted by the max;  da = g * e**(a - out)."""
 
     symbol = "logsumexp"
+    rule = ("g * exp(a - out)",)
     saves = (0, OUTPUT)
 
     @staticmethod
@@ -992,6 +1155,8 @@ class Cast(Function):
     """a converted to another floating dtype;  da = g converted back to a's dtype."""
 
     symbol = "cast"
+    rule = ("g cast back to a's dtype",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, dtype):

@@ -283,6 +283,8 @@ class Function:
     """
 
     symbol = ""
+    rule: tuple[str, ...] = ()  # per input, its gradient as text (explain, pictures): ("g * cos(a)",)
+    kind = "other"  # "elementwise", "linear" (in its inputs) or "other": for forward mode (issue 15)
     saves: tuple | None = None  # the roles of the saved items (see saved_nodes); None: found by identity
     _checks_grads = False  # True for a user's Function: the driver checks what backward returns
 

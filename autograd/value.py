@@ -1,9 +1,10 @@
 """Value: a scalar node holding a Python float, drop-in for micrograd's Value.
 
-Each op computes its forward with ``math`` inline (a float op is ~50 ns, so a
-generic dispatch would dominate) and records the built-in ``Function`` whose
-``backward`` is the derivative, shared with Tensor. The node is its own
-backward context: ``saved_tensors`` is the plain tuple the op saved.
+Each op's forward on a float is the ``scalar`` of its entry in the op table
+(``functions.py``, with ``math``: a float op is ~50 ns, so a generic dispatch
+would dominate); the methods are made from the table once, at import, and
+record the same ``Function`` Tensor applies. The node is its own backward
+context: ``saved_tensors`` is the plain tuple ``scalar`` returned.
 
 Special points follow IEEE 754 and PyTorch, forward and backward, instead of
 Python's exceptions: ``1 / 0`` is inf, ``0 / 0`` nan, ``log 0`` -inf,
@@ -13,13 +14,9 @@ An op computed under ``no_grad`` is a constant: its ``backward()`` raises.
 """
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from numbers import Real
-from operator import mul
 from typing import Any
-
-import numpy as np
 
 from . import functions as F
 from .graph import Context, Function, Node, backward, grad_mode, next_order, roles_by_identity
@@ -27,6 +24,36 @@ from .graph import Context, Function, Node, backward, grad_mode, next_order, rol
 Number = int | float
 
 _new = object.__new__
+
+
+def _unary(fn: type[Function]) -> Callable[..., Value]:
+    """The Value method of a one-input op: its ``scalar`` forward, recorded as ``fn``.
+
+    Made once per op at import, so a call costs the forward and ``_make`` only.
+    """
+    scalar = fn.scalar
+
+    def op(self: Value, *params: Any) -> Value:
+        out, saved = scalar(self.data, *params)
+        return _make(out, fn, (self,), saved)
+
+    op.__name__ = op.__qualname__ = fn.__name__.lower()
+    op.__doc__ = fn.__doc__
+    return op
+
+
+def _binary(fn: type[Function]) -> Callable[[Value, Value | Number], Value]:
+    """The Value operator of a two-input op (a number becomes a constant Value)."""
+    scalar = fn.scalar
+
+    def op(self: Value, other: Value | Number) -> Value:
+        other = other if isinstance(other, Value) else Value(other)
+        out, saved = scalar(self.data, other.data)
+        return _make(out, fn, (self, other), saved)
+
+    op.__name__ = op.__qualname__ = fn.__name__.lower()
+    op.__doc__ = fn.__doc__
+    return op
 
 
 class Value(Node):
@@ -84,41 +111,22 @@ class Value(Node):
         return self._fn.name() if self._fn is not None else ""
 
     # -------------------------------------------------------------- arithmetic
+    # Each op's forward on a float is its table entry's ``scalar`` (functions.py);
+    # the methods are made from the table once, at import (see _unary, _binary).
 
-    def __add__(self, other: Value | Number) -> Value:
-        other = other if isinstance(other, Value) else Value(other)
-        return _make(self.data + other.data, F.Add, (self, other), ())
-
-    def __sub__(self, other: Value | Number) -> Value:
-        other = other if isinstance(other, Value) else Value(other)
-        return _make(self.data - other.data, F.Sub, (self, other), ())
-
-    def __mul__(self, other: Value | Number) -> Value:
-        other = other if isinstance(other, Value) else Value(other)
-        a, b = self.data, other.data
-        return _make(a * b, F.Mul, (self, other), (a, b))
-
-    def __truediv__(self, other: Value | Number) -> Value:
-        other = other if isinstance(other, Value) else Value(other)
-        a, b = self.data, other.data
-        try:
-            out = a / b
-        except ZeroDivisionError:  # IEEE: +-inf, or nan for 0 / 0
-            out = F.ieee_float(np.divide, a, b)
-        return _make(out, F.Div, (self, other), (a, b))
+    __add__ = _binary(F.Add)
+    __sub__ = _binary(F.Sub)
+    __mul__ = _binary(F.Mul)
+    __truediv__ = _binary(F.Div)
+    __neg__ = _unary(F.Neg)
 
     def __pow__(self, other: Value | Number) -> Value:
+        """self ** other: a Value exponent is differentiated too, a number is a constant."""
         if isinstance(other, Value):
-            a, b = self.data, other.data
-            out = _power(a, b)
-            return _make(out, F.Pow, (self, other), (a, b, out))
+            return _pow(self, other)
         if not isinstance(other, Real):
             raise TypeError(f"pow: exponent must be a number or a Value, got {other!r}")
-        a = self.data
-        return _make(_power(a, other), F.PowConstant, (self,), (a, other))
-
-    def __neg__(self) -> Value:
-        return _make(-self.data, F.Neg, (self,), ())
+        return _pow_constant(self, other)
 
     def __radd__(self, other: Number) -> Value:
         return Value(other) + self
@@ -136,66 +144,17 @@ class Value(Node):
         return Value(other) ** self
 
     # --------------------------------------------------------------- functions
+    # Special points follow IEEE 754 and PyTorch (see the module docstring).
 
-    def exp(self) -> Value:
-        """e**x (inf where it overflows)."""
-        try:
-            out = math.exp(self.data)
-        except OverflowError:
-            out = math.inf
-        return _make(out, F.Exp, (self,), (out,))
-
-    def log(self) -> Value:
-        """ln x;  log 0 = -inf, log(x < 0) = nan (IEEE, as PyTorch)."""
-        x = self.data
-        out = math.log(x) if x > 0.0 else F.log(x) + 0.0
-        return _make(out, F.Log, (self,), (x,))
-
-    def sqrt(self) -> Value:
-        """sqrt x;  sqrt(x < 0) = nan (IEEE, as PyTorch)."""
-        x = self.data
-        out = math.sqrt(x) if x >= 0.0 else math.nan + 0.0
-        return _make(out, F.Sqrt, (self,), (out,))
-
-    def tanh(self) -> Value:
-        """tanh x."""
-        out = math.tanh(self.data)
-        return _make(out, F.Tanh, (self,), (out,))
-
-    def sigmoid(self) -> Value:
-        """1 / (1 + e**-x), stable for large |x|."""
-        x = self.data
-        if x >= 0.0:
-            out = 1.0 / (1.0 + math.exp(-x))
-        else:
-            e = math.exp(x)
-            out = e / (1.0 + e)
-        return _make(out, F.Sigmoid, (self,), (out,))
-
-    def softplus(self) -> Value:
-        """log(1 + e**x), stable for large |x|."""
-        x = self.data
-        out = max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-        return _make(out, F.Softplus, (self,), (out,))
-
-    def relu(self) -> Value:
-        """max(x, 0);  relu(nan) is nan, and passes its gradient (PyTorch)."""
-        x = self.data
-        if x <= 0.0:
-            return _make(0.0, F.Relu, (self,), (False,))
-        return _make(x + 0.0, F.Relu, (self,), (True,))
-
-    def leaky_relu(self, slope: float = 0.01) -> Value:
-        """x if x > 0 else slope * x."""
-        factor = 1.0 if self.data > 0.0 else float(slope)
-        return _make(self.data * factor, F.LeakyRelu, (self,), (factor,))
-
-    def abs(self) -> Value:
-        """|x| (gradient 0 at 0, as in PyTorch)."""
-        x = self.data
-        sign = 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
-        return _make(abs(x), F.Abs, (self,), (sign,))
-
+    exp = _unary(F.Exp)
+    log = _unary(F.Log)
+    sqrt = _unary(F.Sqrt)
+    tanh = _unary(F.Tanh)
+    sigmoid = _unary(F.Sigmoid)
+    softplus = _unary(F.Softplus)
+    relu = _unary(F.Relu)
+    leaky_relu = _unary(F.LeakyRelu)
+    abs = _unary(F.Abs)
     __abs__ = abs
 
     # ---------------------------------------------------------------- backward
@@ -252,10 +211,18 @@ def dot(weights: Sequence[Value], inputs: Sequence[Value | Number], bias: Value)
     if len(weights) != len(inputs):
         raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
     inputs = [x if isinstance(x, Value) else Value(x) for x in inputs]
-    w_data = [w.data for w in weights]
-    x_data = [x.data for x in inputs]
-    data = bias.data + sum(map(mul, w_data, x_data))
-    return _make(data, F.Dot, (bias, *weights, *inputs), (*w_data, *x_data))
+    out, saved = F.Dot.scalar(bias.data, *[w.data for w in weights], *[x.data for x in inputs])
+    return _make(out, F.Dot, (bias, *weights, *inputs), saved)
+
+
+def _pow(base: Value, exponent: Value) -> Value:
+    out, saved = F.Pow.scalar(base.data, exponent.data)
+    return _make(out, F.Pow, (base, exponent), saved)
+
+
+def _pow_constant(base: Value, exponent: Number) -> Value:
+    out, saved = F.PowConstant.scalar(base.data, exponent)
+    return _make(out, F.PowConstant, (base,), saved)
 
 
 class _AppliedValue(Value):
@@ -290,13 +257,3 @@ def _make(
     out._mark = None
     out._order = next_order()
     return out
-
-
-def _power(a: float, b: Number) -> float:
-    """a ** b for floats, IEEE where Python raises or goes complex: 0 ** -1 = inf, (-8) ** 0.5 = nan."""
-    try:
-        out = a**b
-    except ArithmeticError:  # 0 ** negative, overflow
-        return F.ieee_float(np.power, np.float64(a), b)
-    return out if type(out) is float else float(out) if type(out) is not complex else math.nan
-

@@ -65,6 +65,11 @@ def log(x: Any) -> Any:
     return np.log(x)
 
 
+def sigmoid(x: Any) -> Any:
+    """1 / (1 + e**-x) on a node, a float or an array (stable: see ``stable_sigmoid``)."""
+    return x.sigmoid() if isinstance(x, Node) else stable_sigmoid(x)
+
+
 def zeros_like(x: Any) -> Any:
     """An exact zero gradient shaped like ``x`` (``x * 0`` is NaN where x is inf); a float for Values."""
     if isinstance(x, (np.ndarray, np.generic)):  # a NumPy scalar (0-d math) too: it has a shape
@@ -497,7 +502,7 @@ class Neg(Function):
         return -g
 
 
-class OfOutput(Function):
+class FromOutput(Function):
     """An elementwise y = f(a) whose derivative is a function of y:  da = g * slope(y).
 
     Subclasses give ``function`` (NumPy) and ``slope``; the output is saved,
@@ -518,7 +523,7 @@ class OfOutput(Function):
         return g * cls.slope(out)
 
 
-class Exp(OfOutput):
+class Exp(FromOutput):
     """e**a;  da = g * e**a (the output, saved)."""
 
     symbol = "exp"
@@ -539,7 +544,7 @@ class Exp(OfOutput):
         return out
 
 
-class Sqrt(OfOutput):
+class Sqrt(FromOutput):
     """sqrt a;  da = g / (2 sqrt a)."""
 
     symbol = "sqrt"
@@ -558,7 +563,7 @@ class Sqrt(OfOutput):
         return 0.5 / out
 
 
-class Tanh(OfOutput):
+class Tanh(FromOutput):
     """tanh a;  da = g * (1 - tanh(a)**2)."""
 
     symbol = "tanh"
@@ -576,7 +581,7 @@ class Tanh(OfOutput):
         return 1 - out * out
 
 
-class Sigmoid(OfOutput):
+class Sigmoid(FromOutput):
     """s(a) = 1 / (1 + e**-a);  da = g * s * (1 - s)."""
 
     symbol = "sigmoid"
@@ -608,7 +613,7 @@ def stable_sigmoid(a: Any) -> Any:
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
 
-class Softplus(OfOutput):
+class Softplus(FromOutput):
     """softplus a = log(1 + e**a);  da = g * sigmoid(a) = g * (1 - e**-out) = -g * expm1(-out)."""
 
     symbol = "softplus"
@@ -833,10 +838,12 @@ class Amax(Function):
     symbol = "max"
     rule = ("g shared among the maxima",)
 
-    @staticmethod
-    def forward(ctx, a, *, axis=None, keepdims=False, reduce=np.max):
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def forward(cls, ctx, a, *, axis=None, keepdims=False):
         axis = normalize_axes(axis, a.ndim)
-        out = reduce(a, axis=axis, keepdims=True)
+        out = cls.reduce(a, axis=axis, keepdims=True)
         winners = a == out
         share = winners / winners.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(share.astype(a.dtype, copy=False))
@@ -847,6 +854,14 @@ class Amax(Function):
     def backward(ctx, g):
         (share,) = ctx.saved_tensors
         return spread_back(ctx, g) * share
+
+
+class Amin(Amax):
+    """min over axis; ties share the gradient evenly (PyTorch's amin)."""
+
+    symbol = "min"
+    rule = ("g shared among the minima",)
+    reduce = staticmethod(np.min)
 
 
 # ------------------------------------------------------------------ movement
@@ -984,14 +999,14 @@ class Concatenate(Function):
 # ------------------------------------------------------------- linear algebra
 
 
-class Dot(Function):
+class Affine(Function):
     """b + sum_i w_i x_i, a scalar neuron in one node;  db = g, dw_i = g x_i, dx_i = g w_i.
 
     Inputs are (b, w_1..w_n, x_1..x_n); one node instead of 2n keeps scalar
     graphs (nn.scalar) small: fewer nodes to build, walk and collect.
     """
 
-    symbol = "dot"
+    symbol = "affine"
     rule = ("g", "g * x_i", "g * w_i")
     saves = (slice(1, None),)
 
@@ -1146,6 +1161,194 @@ class LogSumExp(Function):
     def backward(ctx, g):
         a, out = ctx.saved_tensors
         return g.reshape(ctx.kept) * exp(a - out.reshape(ctx.kept))
+
+
+# ------------------------------------------------- fused losses (nn.functional)
+
+
+class PointwiseLoss(Function):
+    """A loss l(x, y) per element, then reduced; one node.
+
+    Subclasses give ``pointwise`` (NumPy, forward only), ``derivative``
+    (dl/dx) and ``target_derivative`` (dl/dy), written so they run on arrays
+    and on nodes, less a constant ``scale`` that multiplies g instead of every
+    element. Backward is derivative * scale * g, with g spread over the
+    elements by the reduction; dl/dy only when the target requires grad.
+    """
+
+    scale = 1.0
+
+    @staticmethod
+    def pointwise(x: np.ndarray, y: np.ndarray, **options: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def derivative(x: Any, y: Any, **options: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def target_derivative(x: Any, y: Any, **options: Any) -> Any:
+        raise NotImplementedError
+
+    saves = (0, 1)
+
+    @classmethod
+    def forward(cls, ctx, x, y, *, reduction="mean", **options):
+        ctx.save_for_backward(x, y)
+        ctx.reduction, ctx.count, ctx.options = reduction, x.size, options
+        return reduce_array(cls.pointwise(x, y, **options), reduction)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, y = ctx.saved_tensors
+        g = spread(g, ctx.reduction, ctx.count, cls.scale)
+        dx = cls.derivative(x, y, **ctx.options) * g if ctx.needs_input_grad[0] else None
+        if not ctx.needs_input_grad[1]:
+            return dx, None
+        return dx, cls.target_derivative(x, y, **ctx.options) * g
+
+
+def reduce_array(losses: np.ndarray, reduction: str) -> np.ndarray:
+    """Per-element losses reduced as asked: their mean, their sum, or unchanged."""
+    if reduction == "none":
+        return losses
+    total = np.add.reduce(losses, axis=None)  # a NumPy scalar: ndarray.sum, mean and /= cost more
+    return np.array(total / losses.size if reduction == "mean" else total)
+
+
+def spread(g: Any, reduction: str, count: int, scale: float = 1.0) -> Any:
+    """The upstream gradient per element, times ``scale``: g / n for a mean, g for a sum or none."""
+    if reduction == "mean":
+        return g * (scale / count)
+    return g * scale if scale != 1.0 else g
+
+
+class MSE(PointwiseLoss):
+    """(x - y)**2;  dx = 2 (x - y), dy = -2 (x - y) (the 2 is ``scale``: it multiplies g once)."""
+
+    symbol = "mse_loss"
+    rule = ("2 * (x - y) * g / n", "2 * (y - x) * g / n")
+    scale = 2.0
+
+    @staticmethod
+    def pointwise(x, y):
+        diff = x - y
+        return diff * diff
+
+    @staticmethod
+    def derivative(x, y):
+        return x - y
+
+    @staticmethod
+    def target_derivative(x, y):
+        return y - x
+
+
+_BCE_EPSILON = float(np.float32(1e-12))  # as PyTorch: its gradient at p = 0 or 1 is exactly ours
+
+
+class BCE(PointwiseLoss):
+    """-(y log x + (1 - y) log(1 - x)), logs clamped at -100.
+
+    dx = (x - y) / (x (1 - x)) (denominator at least PyTorch's EPSILON, a float32 1e-12),
+    dy = log(1 - x) - log x.
+    """
+
+    symbol = "binary_cross_entropy"
+    rule = ("(x - y) / (x * (1 - x)) * g / n", "(log(1 - x) - log(x)) * g / n")
+
+    @staticmethod
+    def pointwise(x, y):
+        with np.errstate(divide="ignore"):
+            log_x = np.maximum(np.log(x), -100)
+            log_1mx = np.maximum(np.log1p(-x), -100)
+        return -(y * log_x + (1 - y) * log_1mx)
+
+    @staticmethod
+    def derivative(x, y):
+        return (x - y) / ((1 - x) * x).clip(min=_BCE_EPSILON)
+
+    @staticmethod
+    def target_derivative(x, y):
+        if isinstance(x, Node):
+            return (1 - x).log() - x.log()
+        with np.errstate(divide="ignore"):  # PyTorch's value at x = 0 or 1: +-inf
+            return np.log1p(-x) - np.log(x)
+
+
+class BCEWithLogits(PointwiseLoss):
+    """softplus(x) - x y = BCE(sigmoid(x), y), stable for any x;  dx = sigmoid(x) - y, dy = -x."""
+
+    symbol = "bce_with_logits"
+    rule = ("(sigmoid(x) - y) * g / n", "-x * g / n")
+
+    @staticmethod
+    def pointwise(x, y):
+        return Softplus.function(x) - x * y
+
+    @staticmethod
+    def derivative(x, y):
+        return sigmoid(x) - y
+
+    @staticmethod
+    def target_derivative(x, y):
+        return -x
+
+
+class Hinge(PointwiseLoss):
+    """max(0, margin - y x) for y in {-1, +1} (the SVM loss);  dx = -y, dy = -x where margin > y x."""
+
+    symbol = "hinge_loss"
+    rule = ("-y * g / n where margin > y * x", "-x * g / n where margin > y * x")
+
+    @staticmethod
+    def pointwise(x, y, margin=1.0):
+        return np.maximum(margin - y * x, 0)
+
+    @staticmethod
+    def derivative(x, y, margin=1.0):
+        return -y * _active(x, y, margin)
+
+    @staticmethod
+    def target_derivative(x, y, margin=1.0):
+        return -x * _active(x, y, margin)
+
+
+def _active(x: Any, y: Any, margin: float) -> np.ndarray:
+    """Where the hinge is on (margin > y x), as a constant mask of x's dtype."""
+    return (margin - data_of(y) * data_of(x) > 0).astype(data_of(x).dtype)
+
+
+# ---------------------------------------------------------- cross entropy
+
+
+class CrossEntropy(Function):
+    """-log softmax(x)[target] per row;  dx = (softmax(x) - onehot(target)) g."""
+
+    symbol = "cross_entropy"
+    saves = (0,)
+    rule = ("(softmax(x) - onehot(target)) * g / n", "")
+
+    @staticmethod
+    def forward(ctx, logits, target, *, reduction="mean"):
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exps = np.exp(shifted)
+        totals = exps.sum(axis=1, keepdims=True)
+        rows = np.arange(len(target))
+        losses = np.log(totals[:, 0]) - shifted[rows, target]
+        ctx.save_for_backward(logits)
+        ctx.probs, ctx.target, ctx.reduction = exps / totals, target, reduction
+        return reduce_array(losses, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        (logits,) = ctx.saved_tensors
+        probs = logits.softmax(axis=1) if isinstance(logits, Node) else ctx.probs
+        onehot = np.zeros(probs.shape, dtype=probs.dtype)
+        onehot[np.arange(len(ctx.target)), ctx.target] = 1
+        if ctx.reduction == "none":
+            return (probs - onehot) * g.reshape(-1, 1), None
+        return (probs - onehot) * spread(g, ctx.reduction, len(ctx.target)), None
 
 
 # ---------------------------------------------------------------- dtype casts

@@ -177,7 +177,7 @@ class Node:
     retains_grad: bool  # does an intermediate keep its .grad after a pass?
     _checks_leaf_grad = False  # True: a leaf's grad goes through _own_grad(grad, passed_through)
     _ctx: Any = None  # a Context, for ops applied generically; else the node is its context
-    _fresh_grad: Any = None  # an intermediate's grad at the start of a pass
+    _cleared_grad: Any = None  # an intermediate's grad at the start of a pass
     shapes = None  # input shapes of a broadcasting op (tensor contexts set it)
     _versioned = False  # True: in-place writes are counted (``_version``) and checked at backward
     _version = 0  # the note_write() number of the latest in-place write (0: never written)
@@ -331,7 +331,7 @@ def topological_order(root: Node, boundary: frozenset = frozenset()) -> list[Nod
     found = nodes.append
     for node in nodes:  # the list grows while it is read: each node found is visited once
         if not boundary:
-            node.grad = node._fresh_grad
+            node.grad = node._cleared_grad
         elif node in boundary:
             continue  # it collects its gradient and passes nothing on
         for parent in node._parents:
@@ -356,7 +356,7 @@ def _leading_to(boundary: frozenset, nodes: list[Node]) -> list[Node]:
     for node in sorted(nodes, key=_order_of):  # each op after its inputs
         if node not in boundary and any(parent in reaching for parent in node._parents):
             reaching.add(node)
-            node.grad = node._fresh_grad
+            node.grad = node._cleared_grad
             kept.append(node)
     return kept
 
@@ -395,7 +395,7 @@ def backward(
         finally:
             if inputs:
                 for node in (*order, *inputs):
-                    node.grad = node._fresh_grad
+                    node.grad = node._cleared_grad
 
 
 def _run(root: Node, grad: Any, order: list[Node], create_graph: bool, boundary: frozenset) -> None:

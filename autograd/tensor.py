@@ -390,11 +390,11 @@ class Tensor(Node):
 
     def max(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
         """Largest element(s); ties share the gradient evenly."""
-        return F.Amax.apply(self, axis=_axis(axis, dim), keepdims=keepdims, reduce=np.max)
+        return F.Amax.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
         """Smallest element(s); ties share the gradient evenly."""
-        return F.Amax.apply(self, axis=_axis(axis, dim), keepdims=keepdims, reduce=np.min)
+        return F.Amin.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0, *, dim: Axis = None) -> Tensor:
         """sum((x - mean)**2) / max(n - ddof, 0), NumPy's default ddof=0.

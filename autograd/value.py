@@ -62,7 +62,7 @@ class Value(Node):
     __slots__ = ("label",)
     requires_grad = True
     retains_grad = True  # every node shows its gradient, as in micrograd
-    _fresh_grad = 0.0
+    _cleared_grad = 0.0
 
     def __init__(self, data: Number, label: str = "") -> None:
         if isinstance(data, Value):
@@ -206,13 +206,13 @@ class Value(Node):
         return format(self.data, spec) if spec else str(self)
 
 
-def dot(weights: Sequence[Value], inputs: Sequence[Value | Number], bias: Value) -> Value:
-    """bias + sum_i weights[i] * inputs[i] as one node (a neuron's pre-activation)."""
+def affine(weights: Sequence[Value], inputs: Sequence[Value | Number], bias: Value) -> Value:
+    """bias + sum_i weights[i] * inputs[i] as one node (a neuron's pre-activation, ``F.Affine``)."""
     if len(weights) != len(inputs):
-        raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+        raise ValueError(f"affine: {len(weights)} weights but {len(inputs)} inputs")
     inputs = [x if isinstance(x, Value) else Value(x) for x in inputs]
-    out, saved = F.Dot.scalar(bias.data, *[w.data for w in weights], *[x.data for x in inputs])
-    return _make(out, F.Dot, (bias, *weights, *inputs), saved)
+    out, saved = F.Affine.scalar(bias.data, *[w.data for w in weights], *[x.data for x in inputs])
+    return _make(out, F.Affine, (bias, *weights, *inputs), saved)
 
 
 def _pow(base: Value, exponent: Value) -> Value:

@@ -75,7 +75,7 @@ def zeros_like(x: Any) -> Any:
     if isinstance(x, (np.ndarray, np.generic)):  # a NumPy scalar (0-d math) too: it has a shape
         return np.zeros_like(x)
     if isinstance(x, Node) and isinstance(x.data, np.ndarray):
-        return x._wrap_constant(np.zeros_like(x.data))
+        return x.wrap(np.zeros_like(x.data))
     return 0.0
 
 

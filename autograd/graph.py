@@ -192,8 +192,23 @@ class Node:
         """True for nodes no recorded op made (inputs, parameters, constants)."""
         return self._fn is None
 
-    def _wrap_constant(self, data: Any) -> Node:
-        """A node of this node's type holding ``data``, needing no gradient."""
+    # The node protocol: what code outside the engines asks of a node instead of
+    # switching on isinstance(x, Value) / Tensor.
+
+    def wrap(self, data: Any) -> Node:
+        """A new leaf of this node's type holding (a copy of) ``data``, needing no gradient."""
+        raise NotImplementedError
+
+    def as_data(self, x: Any) -> Any:
+        """``x`` (a number or an array) as data of this node's kind, a fresh object."""
+        raise NotImplementedError
+
+    def zeros(self) -> Any:
+        """Zeros shaped like ``data`` (0.0 for a scalar)."""
+        raise NotImplementedError
+
+    def ones(self) -> Any:
+        """Ones shaped like ``data`` (1.0 for a scalar): the seed of a backward pass."""
         raise NotImplementedError
 
     def _bump_version(self) -> None:
@@ -446,7 +461,7 @@ def backward(
 def _run(root: Node, grad: Any, order: list[Node], create_graph: bool) -> None:
     """The chain rule over ``order``, each gradient added into its node's ``.grad``."""
     if create_graph and not isinstance(grad, Node):
-        grad = root._wrap_constant(grad)
+        grad = root.wrap(grad)
     old = root.grad
     root.grad = grad if old is None else old + grad
     previous = _modes.enabled
@@ -477,7 +492,7 @@ def _gradients_at(root: Node, grad: Any, create_graph: bool, inputs: tuple[Node,
     if root._versioned:
         _check_unchanged(order)
     if create_graph and not isinstance(grad, Node):
-        grad = root._wrap_constant(grad)
+        grad = root.wrap(grad)
     totals = {root: grad} if root._fn is not None or root in boundary else {}
 
     def receive(node: Node, node_grad: Any, grads: tuple) -> None:
@@ -517,7 +532,7 @@ def _keep_values_only(order: list[Node]) -> None:
     for node in order:
         grad = node.grad
         if isinstance(grad, Node):
-            node.grad = node._wrap_constant(grad.data)
+            node.grad = node.wrap(grad.data)
 
 
 def _check_grads(node: Node, grads: tuple) -> None:

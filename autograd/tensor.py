@@ -149,8 +149,17 @@ class Tensor(Node):
         out._order = next_order()
         return out
 
-    def _wrap_constant(self, data: Any) -> Tensor:
-        return Tensor(as_array(data, self.dtype))
+    def wrap(self, data: Any) -> Tensor:
+        return Tensor(np.array(as_array(data, self.dtype)))
+
+    def as_data(self, x: Any) -> np.ndarray:
+        return np.array(x, dtype=self.dtype)
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros_like(self.data)
+
+    def ones(self) -> np.ndarray:
+        return np.ones_like(self.data)
 
     def _own_grad(self, grad: Any, passed_through: bool) -> Any:
         """A leaf's ``.grad``: an array of the leaf's shape that no one else holds.

@@ -97,8 +97,17 @@ class Value(Node):
             out._ctx = ctx
         return out
 
-    def _wrap_constant(self, data: Any) -> Value:
-        return Value(data)
+    def wrap(self, data: Any) -> Value:
+        return Value(float(data))
+
+    def as_data(self, x: Any) -> float:
+        return float(x)
+
+    def zeros(self) -> float:
+        return 0.0
+
+    def ones(self) -> float:
+        return 1.0
 
     @property
     def _prev(self) -> tuple:

@@ -70,6 +70,27 @@ def sigmoid(x: Any) -> Any:
     return x.sigmoid() if isinstance(x, Node) else stable_sigmoid(x)
 
 
+def sin(x: Any) -> Any:
+    """sin x on a node, a float or an array (nan at +-inf, where ``math.sin`` raises)."""
+    if isinstance(x, Node):
+        return x.sin()
+    return _math_or_nan(math.sin, x) if type(x) is float else np.sin(x)
+
+
+def cos(x: Any) -> Any:
+    """cos x on a node, a float or an array (nan at +-inf, where ``math.cos`` raises)."""
+    if isinstance(x, Node):
+        return x.cos()
+    return _math_or_nan(math.cos, x) if type(x) is float else np.cos(x)
+
+
+def _math_or_nan(function: Any, x: float) -> float:
+    try:
+        return function(x)
+    except ValueError:  # math's domain error: IEEE (NumPy, PyTorch) gives nan
+        return math.nan
+
+
 def zeros_like(x: Any) -> Any:
     """An exact zero gradient shaped like ``x`` (``x * 0`` is NaN where x is inf); a float for Values."""
     if isinstance(x, (np.ndarray, np.generic)):  # a NumPy scalar (0-d math) too: it has a shape
@@ -500,6 +521,52 @@ class Neg(Function):
     @staticmethod
     def backward(ctx, g):
         return -g
+
+
+class Sin(Function):
+    """sin a;  da = g * cos(a)."""
+
+    symbol = "sin"
+    rule = ("g * cos(a)",)
+    kind = "elementwise"
+    saves = (0,)
+
+    @staticmethod
+    def scalar(a):
+        return sin(a), (a,)
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * cos(a)  # cos, not np.cos: on a node (create_graph) it must record the op
+
+
+class Cos(Function):
+    """cos a;  da = -g * sin(a)."""
+
+    symbol = "cos"
+    rule = ("-g * sin(a)",)
+    kind = "elementwise"
+    saves = (0,)
+
+    @staticmethod
+    def scalar(a):
+        return cos(a), (a,)
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return -g * sin(a)
 
 
 class FromOutput(Function):

@@ -370,6 +370,12 @@ class Tensor(Node):
     def tanh(self) -> Tensor:
         return F.Tanh.apply(self)
 
+    def sin(self) -> Tensor:
+        return F.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        return F.Cos.apply(self)
+
     def sigmoid(self) -> Tensor:
         return F.Sigmoid.apply(self)
 
@@ -729,6 +735,8 @@ _UFUNC_OPS: dict[np.ufunc, Callable[..., Tensor]] = {
     np.log: lambda a: a.log(),
     np.sqrt: lambda a: a.sqrt(),
     np.tanh: lambda a: a.tanh(),
+    np.sin: lambda a: a.sin(),
+    np.cos: lambda a: a.cos(),
     np.absolute: lambda a: a.abs(),
     np.square: lambda a: a**2,
 }

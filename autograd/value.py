@@ -156,6 +156,8 @@ class Value(Node):
     # Special points follow IEEE 754 and PyTorch (see the module docstring).
 
     exp = _unary(F.Exp)
+    sin = _unary(F.Sin)
+    cos = _unary(F.Cos)
     log = _unary(F.Log)
     sqrt = _unary(F.Sqrt)
     tanh = _unary(F.Tanh)

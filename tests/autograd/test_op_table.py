@@ -159,6 +159,8 @@ UNARY_OPS = [
     Op("log", lambda x: x.log(), np.log, shift=plus(4.0)),
     Op("sqrt", lambda x: x.sqrt(), np.sqrt, shift=lambda x: x * x + 1),
     Op("tanh", lambda x: x.tanh(), np.tanh),
+    Op("sin", lambda x: x.sin(), np.sin),
+    Op("cos", lambda x: x.cos(), np.cos),
     Op("sigmoid", lambda x: x.sigmoid(), sigmoid),
     Op("softplus", lambda x: x.softplus(), lambda x: np.logaddexp(0, x), functional("softplus")),
     Op("relu", lambda x: x.relu(), lambda x: np.maximum(x, 0), kinks=(0.0,)),

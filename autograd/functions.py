@@ -523,71 +523,62 @@ class Neg(Function):
         return -g
 
 
-class Sin(Function):
-    """sin a;  da = g * cos(a)."""
+class FromInput(Function):
+    """An elementwise y = f(a) whose derivative is a function of a:  da = g * slope(a).
 
-    symbol = "sin"
-    rule = ("g * cos(a)",)
-    kind = "elementwise"
-    saves = (0,)
-
-    @staticmethod
-    def scalar(a):
-        return sin(a), (a,)
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.sin(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return g * cos(a)  # cos, not np.cos: on a node (create_graph) it must record the op
-
-
-class Cos(Function):
-    """cos a;  da = -g * sin(a)."""
-
-    symbol = "cos"
-    rule = ("-g * sin(a)",)
-    kind = "elementwise"
-    saves = (0,)
-
-    @staticmethod
-    def scalar(a):
-        return cos(a), (a,)
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.cos(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return -g * sin(a)
-
-
-class FromOutput(Function):
-    """An elementwise y = f(a) whose derivative is a function of y:  da = g * slope(y).
-
-    Subclasses give ``function`` (NumPy) and ``slope``; the output is saved,
-    so under create_graph the slope is differentiated through y itself.
+    Subclasses give ``function`` (on a float with ``math``, on an array with
+    NumPy) and ``slope``, written with the dispatching helpers so that on a
+    node (create_graph) it records ops: ``cos``, never ``np.cos``.
     """
 
-    saves = (OUTPUT,)
+    kind = "elementwise"
+    saves = (0,)
+
+    @classmethod
+    def scalar(cls, a):
+        return cls.function(a), (a,)
 
     @classmethod
     def forward(cls, ctx, a):
         out = cls.function(a)
-        ctx.save_for_backward(out)
+        ctx.save_for_backward(a if cls.saves[0] == 0 else out)
         return out
 
     @classmethod
     def backward(cls, ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * cls.slope(out)
+        (x,) = ctx.saved_tensors  # the input (or, for FromOutput, the output)
+        return g * cls.slope(x)
+
+
+class Sin(FromInput):
+    """sin a;  da = g * cos(a)."""
+
+    symbol = "sin"
+    rule = ("g * cos(a)",)
+    function = staticmethod(sin)
+    slope = staticmethod(cos)
+
+
+class Cos(FromInput):
+    """cos a;  da = -g * sin(a)."""
+
+    symbol = "cos"
+    rule = ("-g * sin(a)",)
+    function = staticmethod(cos)
+
+    @staticmethod
+    def slope(a):
+        return -sin(a)
+
+
+class FromOutput(FromInput):
+    """An elementwise y = f(a) whose derivative is a function of y:  da = g * slope(y).
+
+    Subclasses give ``function`` (NumPy), ``scalar`` (math) and ``slope``; the
+    output is saved, so under create_graph the slope is differentiated through y.
+    """
+
+    saves = (OUTPUT,)
 
 
 class Exp(FromOutput):

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import functools
 import math
+from operator import mul
 from typing import Any
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from .graph import Function, Node
+from .graph import OUTPUT, Function, Node
 
 # ---------------------------------------------------------------- helpers
 
@@ -64,12 +65,38 @@ def log(x: Any) -> Any:
     return np.log(x)
 
 
+def sigmoid(x: Any) -> Any:
+    """1 / (1 + e**-x) on a node, a float or an array (stable: see ``stable_sigmoid``)."""
+    return x.sigmoid() if isinstance(x, Node) else stable_sigmoid(x)
+
+
+def sin(x: Any) -> Any:
+    """sin x on a node, a float or an array (nan at +-inf, where ``math.sin`` raises)."""
+    if isinstance(x, Node):
+        return x.sin()
+    return _math_or_nan(math.sin, x) if type(x) is float else np.sin(x)
+
+
+def cos(x: Any) -> Any:
+    """cos x on a node, a float or an array (nan at +-inf, where ``math.cos`` raises)."""
+    if isinstance(x, Node):
+        return x.cos()
+    return _math_or_nan(math.cos, x) if type(x) is float else np.cos(x)
+
+
+def _math_or_nan(function: Any, x: float) -> float:
+    try:
+        return function(x)
+    except ValueError:  # math's domain error: IEEE (NumPy, PyTorch) gives nan
+        return math.nan
+
+
 def zeros_like(x: Any) -> Any:
     """An exact zero gradient shaped like ``x`` (``x * 0`` is NaN where x is inf); a float for Values."""
-    if isinstance(x, np.ndarray):
+    if isinstance(x, (np.ndarray, np.generic)):  # a NumPy scalar (0-d math) too: it has a shape
         return np.zeros_like(x)
     if isinstance(x, Node) and isinstance(x.data, np.ndarray):
-        return x._wrap_constant(np.zeros_like(x.data))
+        return x.wrap(np.zeros_like(x.data))
     return 0.0
 
 
@@ -136,6 +163,15 @@ def _as_float64(x: Any) -> Any:
 
 def _as_float(x: Any) -> Any:
     return None if x is None else float(x)
+
+
+def power(a: float, b: float) -> float:
+    """a ** b for floats, IEEE where Python raises or goes complex: 0 ** -1 = inf, (-8) ** 0.5 = nan."""
+    try:
+        out = a**b
+    except ArithmeticError:  # 0 ** negative, overflow
+        return ieee_float(np.power, np.float64(a), b)
+    return out if type(out) is float else float(out) if type(out) is not complex else math.nan
 
 
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...] | None:
@@ -243,6 +279,12 @@ class Add(Function):
     """a + b;  da = g, db = g."""
 
     symbol = "+"
+    rule = ("g", "g")
+    kind = "linear"
+
+    @staticmethod
+    def scalar(a, b):
+        return a + b, ()
 
     @staticmethod
     def forward(ctx, a, b):
@@ -260,6 +302,12 @@ class Sub(Function):
     """a - b;  da = g, db = -g."""
 
     symbol = "-"
+    rule = ("g", "-g")
+    kind = "linear"
+
+    @staticmethod
+    def scalar(a, b):
+        return a - b, ()
 
     @staticmethod
     def forward(ctx, a, b):
@@ -277,6 +325,13 @@ class Mul(Function):
     """a * b;  da = g * b, db = g * a."""
 
     symbol = "*"
+    rule = ("g * b", "g * a")
+    kind = "elementwise"
+    saves = (0, 1)
+
+    @staticmethod
+    def scalar(a, b):
+        return a * b, (a, b)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -296,6 +351,16 @@ class Div(Function):
     """a / b;  da = g / b, db = -g * (a / b) / b (PyTorch's order: no b**2 to overflow)."""
 
     symbol = "/"
+    rule = ("g / b", "-g * (a / b) / b")
+    kind = "elementwise"
+    saves = (0, 1)
+
+    @staticmethod
+    def scalar(a, b):
+        try:
+            return a / b, (a, b)
+        except ZeroDivisionError:  # IEEE: +-inf, or nan for 0 / 0
+            return ieee_float(np.divide, a, b), (a, b)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -323,6 +388,14 @@ class Pow(Function):
     """
 
     symbol = "**"
+    rule = ("g * b * a ** (b - 1)", "g * out * log(a)")
+    kind = "elementwise"
+    saves = (0, 1, OUTPUT)
+
+    @staticmethod
+    def scalar(a, b):
+        out = power(a, b)
+        return out, (a, b, out)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -353,6 +426,13 @@ class PowConstant(Function):
     """a ** n for a constant number n;  da = g * n * a**(n-1), and 0 for n = 0 (PyTorch)."""
 
     symbol = "**"
+    rule = ("g * n * a ** (n - 1)",)
+    kind = "elementwise"
+    saves = (0, None)
+
+    @staticmethod
+    def scalar(a, exponent):
+        return power(a, exponent), (a, exponent)
 
     @staticmethod
     def forward(ctx, a, *, exponent):
@@ -370,6 +450,8 @@ class Maximum(Function):
     """max(a, b) elementwise;  the larger input gets g, ties g / 2 each, NaN g to both (PyTorch)."""
 
     symbol = "maximum"
+    rule = ("g where a > b (g / 2 at ties)", "g where b > a (g / 2 at ties)")
+    kind = "elementwise"
     function = staticmethod(np.maximum)
     loses = staticmethod(np.less)  # a loses to b where a < b
 
@@ -390,6 +472,8 @@ class Minimum(Maximum):
     """min(a, b) elementwise;  the smaller input gets g, ties g / 2 each, NaN g to both (PyTorch)."""
 
     symbol = "minimum"
+    rule = ("g where a < b (g / 2 at ties)", "g where b < a (g / 2 at ties)")
+    kind = "elementwise"
     function = staticmethod(np.minimum)
     loses = staticmethod(np.greater)
 
@@ -398,6 +482,8 @@ class Where(Function):
     """condition ? x : y, with a constant boolean condition."""
 
     symbol = "where"
+    rule = ("", "g where condition", "g where not condition")
+    kind = "elementwise"
 
     @staticmethod
     def forward(ctx, condition, x, y):
@@ -421,6 +507,12 @@ class Neg(Function):
     """-a;  da = -g."""
 
     symbol = "neg"
+    rule = ("-g",)
+    kind = "linear"
+
+    @staticmethod
+    def scalar(a):
+        return -a, ()
 
     @staticmethod
     def forward(ctx, a):
@@ -431,41 +523,97 @@ class Neg(Function):
         return -g
 
 
-class OfOutput(Function):
-    """An elementwise y = f(a) whose derivative is a function of y:  da = g * slope(y).
+class FromInput(Function):
+    """An elementwise y = f(a) whose derivative is a function of a:  da = g * slope(a).
 
-    Subclasses give ``function`` (NumPy) and ``slope``; the output is saved,
-    so under create_graph the slope is differentiated through y itself.
+    Subclasses give ``function`` (on a float with ``math``, on an array with
+    NumPy) and ``slope``, written with the dispatching helpers so that on a
+    node (create_graph) it records ops: ``cos``, never ``np.cos``.
     """
+
+    kind = "elementwise"
+    saves = (0,)
+
+    @classmethod
+    def scalar(cls, a):
+        return cls.function(a), (a,)
 
     @classmethod
     def forward(cls, ctx, a):
         out = cls.function(a)
-        ctx.save_for_backward(out)
+        ctx.save_for_backward(a if cls.saves[0] == 0 else out)
         return out
 
     @classmethod
     def backward(cls, ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * cls.slope(out)
+        (x,) = ctx.saved_tensors  # the input (or, for FromOutput, the output)
+        return g * cls.slope(x)
 
 
-class Exp(OfOutput):
+class Sin(FromInput):
+    """sin a;  da = g * cos(a)."""
+
+    symbol = "sin"
+    rule = ("g * cos(a)",)
+    function = staticmethod(sin)
+    slope = staticmethod(cos)
+
+
+class Cos(FromInput):
+    """cos a;  da = -g * sin(a)."""
+
+    symbol = "cos"
+    rule = ("-g * sin(a)",)
+    function = staticmethod(cos)
+
+    @staticmethod
+    def slope(a):
+        return -sin(a)
+
+
+class FromOutput(FromInput):
+    """An elementwise y = f(a) whose derivative is a function of y:  da = g * slope(y).
+
+    Subclasses give ``function`` (NumPy), ``scalar`` (math) and ``slope``; the
+    output is saved, so under create_graph the slope is differentiated through y.
+    """
+
+    saves = (OUTPUT,)
+
+
+class Exp(FromOutput):
     """e**a;  da = g * e**a (the output, saved)."""
 
     symbol = "exp"
+    rule = ("g * out",)
+    kind = "elementwise"
     function = staticmethod(np.exp)
+
+    @staticmethod
+    def scalar(a):
+        try:
+            out = math.exp(a)
+        except OverflowError:
+            out = math.inf
+        return out, (out,)
 
     @staticmethod
     def slope(out):
         return out
 
 
-class Sqrt(OfOutput):
+class Sqrt(FromOutput):
     """sqrt a;  da = g / (2 sqrt a)."""
 
     symbol = "sqrt"
+    rule = ("g / (2 * out)",)
+    kind = "elementwise"
     function = staticmethod(np.sqrt)
+
+    @staticmethod
+    def scalar(a):
+        out = math.sqrt(a) if a >= 0.0 else math.nan  # IEEE, as PyTorch
+        return out, (out,)
 
     @staticmethod
     @ieee_floats
@@ -473,21 +621,35 @@ class Sqrt(OfOutput):
         return 0.5 / out
 
 
-class Tanh(OfOutput):
+class Tanh(FromOutput):
     """tanh a;  da = g * (1 - tanh(a)**2)."""
 
     symbol = "tanh"
+    rule = ("g * (1 - out ** 2)",)
+    kind = "elementwise"
     function = staticmethod(np.tanh)
+
+    @staticmethod
+    def scalar(a):
+        out = math.tanh(a)
+        return out, (out,)
 
     @staticmethod
     def slope(out):
         return 1 - out * out
 
 
-class Sigmoid(OfOutput):
+class Sigmoid(FromOutput):
     """s(a) = 1 / (1 + e**-a);  da = g * s * (1 - s)."""
 
     symbol = "sigmoid"
+    rule = ("g * out * (1 - out)",)
+    kind = "elementwise"
+
+    @staticmethod
+    def scalar(a):
+        out = stable_sigmoid(a)
+        return out, (out,)
 
     @staticmethod
     def function(a):
@@ -498,16 +660,28 @@ class Sigmoid(OfOutput):
         return out * (1 - out)
 
 
-def stable_sigmoid(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + e**-a) without overflow: never exponentiates a large positive number."""
+def stable_sigmoid(a: Any) -> Any:
+    """1 / (1 + e**-a) for a float or an array, never exponentiating a large positive number."""
+    if type(a) is float:
+        if a >= 0.0:
+            return 1.0 / (1.0 + math.exp(-a))
+        e = math.exp(a)
+        return e / (1.0 + e)
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
 
-class Softplus(OfOutput):
+class Softplus(FromOutput):
     """softplus a = log(1 + e**a);  da = g * sigmoid(a) = g * (1 - e**-out) = -g * expm1(-out)."""
 
     symbol = "softplus"
+    rule = ("g * sigmoid(a)",)
+    kind = "elementwise"
+
+    @staticmethod
+    def scalar(a):
+        out = max(a, 0.0) + math.log1p(math.exp(-abs(a)))
+        return out, (out,)
 
     @staticmethod
     def function(a):
@@ -522,6 +696,13 @@ class Log(Function):
     """ln a;  da = g / a."""
 
     symbol = "log"
+    rule = ("g / a",)
+    kind = "elementwise"
+    saves = (0,)
+
+    @staticmethod
+    def scalar(a):
+        return log(a), (a,)
 
     @staticmethod
     def forward(ctx, a):
@@ -561,6 +742,14 @@ class Relu(Select):
     """max(a, 0);  da = g where not a <= 0 (NaN propagates, with its gradient, as in PyTorch)."""
 
     symbol = "ReLU"
+    rule = ("g if a > 0 else 0",)
+    kind = "elementwise"
+
+    @staticmethod
+    def scalar(a):
+        if a <= 0.0:
+            return 0.0, (False,)
+        return a, (True,)
 
     @staticmethod
     def forward(ctx, a):
@@ -572,6 +761,13 @@ class LeakyRelu(ScaleBy):
     """a if a > 0 else slope * a;  da = g * (1 if a > 0 else slope)."""
 
     symbol = "leaky_relu"
+    rule = ("g if a > 0 else slope * g",)
+    kind = "elementwise"
+
+    @staticmethod
+    def scalar(a, slope=0.01):
+        factor = 1.0 if a > 0.0 else float(slope)
+        return a * factor, (factor,)
 
     @staticmethod
     def forward(ctx, a, *, slope=0.01):
@@ -584,6 +780,12 @@ class Abs(ScaleBy):
     """|a|;  da = g * sign(a) (0 at 0, as PyTorch)."""
 
     symbol = "abs"
+    rule = ("g * sign(a)",)
+    kind = "elementwise"
+
+    @staticmethod
+    def scalar(a):
+        return abs(a), (1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0,)
 
     @staticmethod
     def forward(ctx, a):
@@ -596,6 +798,8 @@ class Clip(Select):
     """clip(a, low, high);  da = g where low <= a <= high, else 0 (also at NaN, as PyTorch)."""
 
     symbol = "clip"
+    rule = ("g if low <= a <= high else 0",)
+    kind = "elementwise"
 
     @staticmethod
     def forward(ctx, a, *, low=None, high=None):
@@ -615,6 +819,8 @@ class Sum(Function):
     """sum over axis;  da = g broadcast back to a's shape."""
 
     symbol = "sum"
+    rule = ("g broadcast to a's shape",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False):
@@ -638,6 +844,8 @@ class Mean(Function):
     """mean over axis;  da = g / n broadcast back to a's shape."""
 
     symbol = "mean"
+    rule = ("g / n broadcast to a's shape",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False):
@@ -661,6 +869,8 @@ class Var(Function):
     """
 
     symbol = "var"
+    rule = ("g * 2 * (a - mean(a)) / (n - ddof)",)
+    saves = (0,)
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False, ddof=0):
@@ -684,11 +894,14 @@ class Amax(Function):
     """max over axis; ties share the gradient evenly (PyTorch's amax)."""
 
     symbol = "max"
+    rule = ("g shared among the maxima",)
 
-    @staticmethod
-    def forward(ctx, a, *, axis=None, keepdims=False, reduce=np.max):
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def forward(cls, ctx, a, *, axis=None, keepdims=False):
         axis = normalize_axes(axis, a.ndim)
-        out = reduce(a, axis=axis, keepdims=True)
+        out = cls.reduce(a, axis=axis, keepdims=True)
         winners = a == out
         share = winners / winners.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(share.astype(a.dtype, copy=False))
@@ -701,6 +914,14 @@ class Amax(Function):
         return spread_back(ctx, g) * share
 
 
+class Amin(Amax):
+    """min over axis; ties share the gradient evenly (PyTorch's amin)."""
+
+    symbol = "min"
+    rule = ("g shared among the minima",)
+    reduce = staticmethod(np.min)
+
+
 # ------------------------------------------------------------------ movement
 
 
@@ -708,6 +929,8 @@ class Reshape(Function):
     """reshape;  da = g reshaped back."""
 
     symbol = "reshape"
+    rule = ("g reshaped to a's shape",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, shape):
@@ -723,6 +946,8 @@ class Transpose(Function):
     """permute axes;  da = g permuted by the inverse permutation."""
 
     symbol = "transpose"
+    rule = ("g with the axes permuted back",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, axes):
@@ -743,6 +968,8 @@ class Expand(Function):
     """broadcast_to(shape);  da = g summed back to a's shape."""
 
     symbol = "expand"
+    rule = ("g summed to a's shape",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, shape):
@@ -758,6 +985,8 @@ class GetItem(Function):
     """a[index];  da = g scattered back, repeated indices accumulating."""
 
     symbol = "getitem"
+    rule = ("g scattered into zeros at index",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, index):
@@ -773,6 +1002,8 @@ class ScatterAdd(Function):
     """zeros(shape) with a added at index (GetItem's adjoint);  da = g[index]."""
 
     symbol = "scatter_add"
+    rule = ("g[index]",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, shape, index):
@@ -788,10 +1019,12 @@ class Identity(Function):
     """x, as a new node (a boundary for the functional ``grad``);  dx = g."""
 
     symbol = "identity"
+    rule = ("g",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a):
-        return a * 1.0 if isinstance(a, float) else a.view()  # * 1.0 keeps -0.0
+        return a
 
     @staticmethod
     def backward(ctx, g):
@@ -824,14 +1057,21 @@ class Concatenate(Function):
 # ------------------------------------------------------------- linear algebra
 
 
-class Dot(Function):
+class Affine(Function):
     """b + sum_i w_i x_i, a scalar neuron in one node;  db = g, dw_i = g x_i, dx_i = g w_i.
 
     Inputs are (b, w_1..w_n, x_1..x_n); one node instead of 2n keeps scalar
     graphs (nn.scalar) small: fewer nodes to build, walk and collect.
     """
 
-    symbol = "dot"
+    symbol = "affine"
+    rule = ("g", "g * x_i", "g * w_i")
+    saves = (slice(1, None),)
+
+    @staticmethod
+    def scalar(bias, *weights_then_inputs):
+        n = len(weights_then_inputs) // 2
+        return bias + sum(map(mul, weights_then_inputs[:n], weights_then_inputs[n:])), weights_then_inputs
 
     @staticmethod
     def forward(ctx, bias, *weights_then_inputs):
@@ -851,6 +1091,8 @@ class MatMul(Function):
     """a @ b with NumPy's rules;  da = g @ b.T, db = a.T @ g (batched, summed)."""
 
     symbol = "@"
+    rule = ("g @ b.T", "a.T @ g")
+    saves = (0, 1)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -879,6 +1121,8 @@ class Linear(Function):
     """
 
     symbol = "linear"
+    rule = ("g @ W", "g.T @ x", "g summed over the batch")
+    saves = (0, 1)
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
@@ -913,6 +1157,8 @@ class LogSoftmax(Function):
     """log softmax along axis: a - logsumexp(a);  da = g - softmax * sum(g)."""
 
     symbol = "log_softmax"
+    rule = ("g - exp(out) * sum(g)",)
+    saves = (OUTPUT,)
 
     @staticmethod
     def forward(ctx, a, *, axis=-1):
@@ -933,6 +1179,8 @@ class Softmax(Function):
     """softmax along axis: e**a / sum(e**a);  da = s * (g - sum(g * s))."""
 
     symbol = "softmax"
+    rule = ("out * (g - sum(g * out))",)
+    saves = (OUTPUT,)
 
     @staticmethod
     def forward(ctx, a, *, axis=-1):
@@ -953,6 +1201,8 @@ class LogSumExp(Function):
     """log(sum(e**a)) along axis, shifted by the max;  da = g * e**(a - out)."""
 
     symbol = "logsumexp"
+    rule = ("g * exp(a - out)",)
+    saves = (0, OUTPUT)
 
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False):
@@ -971,6 +1221,194 @@ class LogSumExp(Function):
         return g.reshape(ctx.kept) * exp(a - out.reshape(ctx.kept))
 
 
+# ------------------------------------------------- fused losses (nn.functional)
+
+
+class PointwiseLoss(Function):
+    """A loss l(x, y) per element, then reduced; one node.
+
+    Subclasses give ``pointwise`` (NumPy, forward only), ``derivative``
+    (dl/dx) and ``target_derivative`` (dl/dy), written so they run on arrays
+    and on nodes, less a constant ``scale`` that multiplies g instead of every
+    element. Backward is derivative * scale * g, with g spread over the
+    elements by the reduction; dl/dy only when the target requires grad.
+    """
+
+    scale = 1.0
+
+    @staticmethod
+    def pointwise(x: np.ndarray, y: np.ndarray, **options: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def derivative(x: Any, y: Any, **options: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def target_derivative(x: Any, y: Any, **options: Any) -> Any:
+        raise NotImplementedError
+
+    saves = (0, 1)
+
+    @classmethod
+    def forward(cls, ctx, x, y, *, reduction="mean", **options):
+        ctx.save_for_backward(x, y)
+        ctx.reduction, ctx.count, ctx.options = reduction, x.size, options
+        return reduce_array(cls.pointwise(x, y, **options), reduction)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, y = ctx.saved_tensors
+        g = spread(g, ctx.reduction, ctx.count, cls.scale)
+        dx = cls.derivative(x, y, **ctx.options) * g if ctx.needs_input_grad[0] else None
+        if not ctx.needs_input_grad[1]:
+            return dx, None
+        return dx, cls.target_derivative(x, y, **ctx.options) * g
+
+
+def reduce_array(losses: np.ndarray, reduction: str) -> np.ndarray:
+    """Per-element losses reduced as asked: their mean, their sum, or unchanged."""
+    if reduction == "none":
+        return losses
+    total = np.add.reduce(losses, axis=None)  # a NumPy scalar: ndarray.sum, mean and /= cost more
+    return np.array(total / losses.size if reduction == "mean" else total)
+
+
+def spread(g: Any, reduction: str, count: int, scale: float = 1.0) -> Any:
+    """The upstream gradient per element, times ``scale``: g / n for a mean, g for a sum or none."""
+    if reduction == "mean":
+        return g * (scale / count)
+    return g * scale if scale != 1.0 else g
+
+
+class MSE(PointwiseLoss):
+    """(x - y)**2;  dx = 2 (x - y), dy = -2 (x - y) (the 2 is ``scale``: it multiplies g once)."""
+
+    symbol = "mse_loss"
+    rule = ("2 * (x - y) * g / n", "2 * (y - x) * g / n")
+    scale = 2.0
+
+    @staticmethod
+    def pointwise(x, y):
+        diff = x - y
+        return diff * diff
+
+    @staticmethod
+    def derivative(x, y):
+        return x - y
+
+    @staticmethod
+    def target_derivative(x, y):
+        return y - x
+
+
+_BCE_EPSILON = float(np.float32(1e-12))  # as PyTorch: its gradient at p = 0 or 1 is exactly ours
+
+
+class BCE(PointwiseLoss):
+    """-(y log x + (1 - y) log(1 - x)), logs clamped at -100.
+
+    dx = (x - y) / (x (1 - x)) (denominator at least PyTorch's EPSILON, a float32 1e-12),
+    dy = log(1 - x) - log x.
+    """
+
+    symbol = "binary_cross_entropy"
+    rule = ("(x - y) / (x * (1 - x)) * g / n", "(log(1 - x) - log(x)) * g / n")
+
+    @staticmethod
+    def pointwise(x, y):
+        with np.errstate(divide="ignore"):
+            log_x = np.maximum(np.log(x), -100)
+            log_1mx = np.maximum(np.log1p(-x), -100)
+        return -(y * log_x + (1 - y) * log_1mx)
+
+    @staticmethod
+    def derivative(x, y):
+        return (x - y) / ((1 - x) * x).clip(min=_BCE_EPSILON)
+
+    @staticmethod
+    def target_derivative(x, y):
+        if isinstance(x, Node):
+            return (1 - x).log() - x.log()
+        with np.errstate(divide="ignore"):  # PyTorch's value at x = 0 or 1: +-inf
+            return np.log1p(-x) - np.log(x)
+
+
+class BCEWithLogits(PointwiseLoss):
+    """softplus(x) - x y = BCE(sigmoid(x), y), stable for any x;  dx = sigmoid(x) - y, dy = -x."""
+
+    symbol = "bce_with_logits"
+    rule = ("(sigmoid(x) - y) * g / n", "-x * g / n")
+
+    @staticmethod
+    def pointwise(x, y):
+        return Softplus.function(x) - x * y
+
+    @staticmethod
+    def derivative(x, y):
+        return sigmoid(x) - y
+
+    @staticmethod
+    def target_derivative(x, y):
+        return -x
+
+
+class Hinge(PointwiseLoss):
+    """max(0, margin - y x) for y in {-1, +1} (the SVM loss);  dx = -y, dy = -x where margin > y x."""
+
+    symbol = "hinge_loss"
+    rule = ("-y * g / n where margin > y * x", "-x * g / n where margin > y * x")
+
+    @staticmethod
+    def pointwise(x, y, margin=1.0):
+        return np.maximum(margin - y * x, 0)
+
+    @staticmethod
+    def derivative(x, y, margin=1.0):
+        return -y * _active(x, y, margin)
+
+    @staticmethod
+    def target_derivative(x, y, margin=1.0):
+        return -x * _active(x, y, margin)
+
+
+def _active(x: Any, y: Any, margin: float) -> np.ndarray:
+    """Where the hinge is on (margin > y x), as a constant mask of x's dtype."""
+    return (margin - data_of(y) * data_of(x) > 0).astype(data_of(x).dtype)
+
+
+# ---------------------------------------------------------- cross entropy
+
+
+class CrossEntropy(Function):
+    """-log softmax(x)[target] per row;  dx = (softmax(x) - onehot(target)) g."""
+
+    symbol = "cross_entropy"
+    saves = (0,)
+    rule = ("(softmax(x) - onehot(target)) * g / n", "")
+
+    @staticmethod
+    def forward(ctx, logits, target, *, reduction="mean"):
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exps = np.exp(shifted)
+        totals = exps.sum(axis=1, keepdims=True)
+        rows = np.arange(len(target))
+        losses = np.log(totals[:, 0]) - shifted[rows, target]
+        ctx.save_for_backward(logits)
+        ctx.probs, ctx.target, ctx.reduction = exps / totals, target, reduction
+        return reduce_array(losses, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        (logits,) = ctx.saved_tensors
+        probs = logits.softmax(axis=1) if isinstance(logits, Node) else ctx.probs
+        onehot = np.zeros(probs.shape, dtype=probs.dtype)
+        onehot[np.arange(len(ctx.target)), ctx.target] = 1
+        if ctx.reduction == "none":
+            return (probs - onehot) * g.reshape(-1, 1), None
+        return (probs - onehot) * spread(g, ctx.reduction, len(ctx.target)), None
+
+
 # ---------------------------------------------------------------- dtype casts
 
 
@@ -978,6 +1416,8 @@ class Cast(Function):
     """a converted to another floating dtype;  da = g converted back to a's dtype."""
 
     symbol = "cast"
+    rule = ("g cast back to a's dtype",)
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, a, *, dtype):

@@ -53,7 +53,7 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, create_graph: bool = False
             out = f(*args)
         _check_scalar(out, "value_and_grad")
         inputs = tuple(args[i] for i in picked)
-        seed = 1.0 if isinstance(out, Value) else np.ones_like(out.data)
+        seed = out.ones()
         found = backward(out, seed, create_graph=create_graph, inputs=inputs)
         grads = tuple(_result(x, g) for x, g in zip(inputs, found, strict=True))
         value = out if create_graph else _plain(out)
@@ -85,7 +85,7 @@ def _result(node: Node, found: Any) -> Any:
 
 
 def _plain(out: Node) -> Any:
-    return out.data if isinstance(out, Value) else out.data.copy()
+    return out.as_data(out.data)
 
 
 def _check_scalar(out: Any, who: str) -> None:
@@ -127,8 +127,7 @@ def _central(f: Callable, base: list, k: int, idx: Any, eps: float) -> float:
 def _directional(f: Callable, base: list, direction: list, eps: float) -> float:
     def along(step: float) -> list:
         return [
-            Value(x.data + step * d) if isinstance(x, Value) else Tensor(x.data + step * d)
-            for x, d in zip(base, direction, strict=True)
+            x.wrap(x.data + step * d) for x, d in zip(base, direction, strict=True)
         ]
 
     return (_evaluate(f, along(eps)) - _evaluate(f, along(-eps))) / (2 * eps)

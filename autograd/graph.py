@@ -16,7 +16,7 @@ import functools
 import inspect
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from operator import attrgetter
 from typing import Any
 
@@ -180,7 +180,7 @@ class Node:
     retains_grad: bool  # does an intermediate keep its .grad after a pass?
     _checks_leaf_grad = False  # True: a leaf's grad goes through _own_grad(grad, passed_through)
     _ctx: Any = None  # a Context, for ops applied generically; else the node is its context
-    _fresh_grad: Any = None  # an intermediate's grad at the start of a pass
+    _cleared_grad: Any = None  # an intermediate's grad at the start of a pass
     shapes = None  # input shapes of a broadcasting op (tensor contexts set it)
     _versioned = False  # True: in-place writes are counted (``_version``) and checked at backward
     _version = 0  # the note_write() number of the latest in-place write (0: never written)
@@ -195,8 +195,23 @@ class Node:
         """True for nodes no recorded op made (inputs, parameters, constants)."""
         return self._fn is None
 
-    def _wrap_constant(self, data: Any) -> Node:
-        """A node of this node's type holding ``data``, needing no gradient."""
+    # The node protocol: what code outside the engines asks of a node instead of
+    # switching on isinstance(x, Value) / Tensor.
+
+    def wrap(self, data: Any) -> Node:
+        """A new leaf of this node's type holding (a copy of) ``data``, needing no gradient."""
+        raise NotImplementedError
+
+    def as_data(self, x: Any) -> Any:
+        """``x`` (a number or an array) as data of this node's kind, a fresh object."""
+        raise NotImplementedError
+
+    def zeros(self) -> Any:
+        """Zeros shaped like ``data`` (0.0 for a scalar)."""
+        raise NotImplementedError
+
+    def ones(self) -> Any:
+        """Ones shaped like ``data`` (1.0 for a scalar): the seed of a backward pass."""
         raise NotImplementedError
 
     def _bump_version(self) -> None:
@@ -223,26 +238,57 @@ class Context:
 
 
 class _GraphContext:
-    """The context for ``create_graph=True``: saved data become graph nodes.
+    """The context for ``create_graph=True``: saved items by role become graph nodes.
 
-    ``forward`` saved raw data (floats, arrays). Each saved item that *is* the
-    data of an input or of the output (every node owns a distinct data object)
-    is replaced by that node, so the derivative formula, run on nodes, builds
-    a differentiable graph. Other saved items stay constants.
+    ``forward`` saved raw data (floats, arrays); the op's ``saves`` says, by
+    position, which saved item is input k (``k``), the output (``OUTPUT``) or
+    a constant (``None``, and every item past the roles). Each input or output
+    item is replaced by that node, so the derivative formula, run on nodes,
+    builds a differentiable graph; constants stay raw.
     """
 
     shapes = None
 
     def __init__(self, node: Node) -> None:
         ctx = node._ctx or node
-        by_identity = {id(node.data): node}
-        for parent in node._parents:
-            if parent is not None:
-                by_identity.setdefault(id(parent.data), parent)
         if isinstance(ctx, Context):
             vars(self).update(vars(ctx))
+        roles = getattr(ctx, "roles", None) or node._fn.saves or ()
         self.needs_input_grad = node.needs_input_grad
-        self.saved_tensors = tuple(by_identity.get(id(item), item) for item in ctx.saved_tensors)
+        self.saved_tensors = saved_nodes(node, ctx.saved_tensors, roles)
+
+
+OUTPUT = "output"  # a role in ``Function.saves``: the saved item is the op's output
+
+
+def saved_nodes(node: Node, saved: tuple, roles: tuple) -> tuple:
+    """``saved`` with each item whose role is an input or the output replaced by that node.
+
+    A role is an input position ``k``, a ``slice`` of input positions (for
+    ops with any number of inputs), ``OUTPUT`` or ``None`` (a constant).
+    """
+    sources: list = []
+    for role in roles:
+        if type(role) is slice:
+            sources.extend(node._parents[role])
+        else:
+            sources.append(node if role == OUTPUT else None if role is None else node._parents[role])
+    sources.extend([None] * (len(saved) - len(sources)))
+    return tuple(item if source is None else source for item, source in zip(saved, sources))  # noqa: B905
+
+
+def roles_by_identity(saved: tuple, inputs: tuple, out: Any) -> tuple:
+    """The roles of a user Function's saved items: the input or output object it saved.
+
+    Only for Functions that declare no ``saves``: ``ctx.save_for_backward(x)``
+    with the very array forward received (or returned) saves that input (the
+    output), as PyTorch's ``save_for_backward`` does; anything else is a constant.
+    """
+    roles = []
+    for item in saved:
+        position = next((k for k, x in enumerate(inputs) if x is item), None)
+        roles.append(OUTPUT if position is None and item is out else position)
+    return tuple(roles)
 
 
 class Function:
@@ -255,6 +301,9 @@ class Function:
     """
 
     symbol = ""
+    rule: tuple[str, ...] = ()  # per input, its gradient as text (explain, pictures): ("g * cos(a)",)
+    kind = "other"  # "elementwise", "linear" (in its inputs) or "other": for forward mode (issue 15)
+    saves: tuple | None = None  # the roles of the saved items (see saved_nodes); None: found by identity
     _checks_grads = False  # True for a user's Function: the driver checks what backward returns
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -283,25 +332,25 @@ class Function:
         return cls.symbol or cls.__name__
 
 
-def topological_order(root: Node, boundary: frozenset = frozenset()) -> list[Node]:
+def topological_order(root: Node, boundary: frozenset = frozenset(), clear: bool = True) -> list[Node]:
     """The ops (non-leaf nodes needing a gradient) reachable from ``root``, consumers first.
 
     Why an order at all: in ``y = a * b; z = y + y`` the node ``y`` must hold
     both contributions from ``z`` before it passes its gradient on to ``a`` and
     ``b``. Sorting by descending creation number guarantees that. Each node
     found is marked with a token for this walk (cheaper than a visited set)
-    and its ``.grad`` is reset for the new pass. Leaves only receive
-    gradients, so they are not listed; nor are ``boundary`` nodes, where the
-    walk stops, nor, given a boundary, ops that do not lead to it.
+    and, when ``clear``, its ``.grad`` is reset for a new pass. Leaves only
+    receive gradients, so they are not listed; nor are ``boundary`` nodes,
+    where the walk stops, nor, given a boundary, ops that do not lead to it.
     """
     token = object()
     root._mark = token
     nodes = [root] if root._fn is not None else []
     found = nodes.append
     for node in nodes:  # the list grows while it is read: each node found is visited once
-        if not boundary:
-            node.grad = node._fresh_grad
-        elif node in boundary:
+        if clear:
+            node.grad = node._cleared_grad
+        if boundary and node in boundary:
             continue  # it collects its gradient and passes nothing on
         for parent in node._parents:
             if (
@@ -320,14 +369,65 @@ _order_of = attrgetter("_order")
 
 
 def _leading_to(boundary: frozenset, nodes: list[Node]) -> list[Node]:
-    """The ops with a path to a boundary node (their ``.grad`` reset): no other op carries gradient there."""
+    """The ops with a path to a boundary node: no other op carries gradient there."""
     reaching, kept = set(boundary), []
     for node in sorted(nodes, key=_order_of):  # each op after its inputs
         if node not in boundary and any(parent in reaching for parent in node._parents):
             reaching.add(node)
-            node.grad = node._fresh_grad
             kept.append(node)
     return kept
+
+
+def walk(
+    order: list[Node], create_graph: bool, gradient_of: Callable[[Node], Any] | None,
+    receive: Callable[[Node, Any, tuple], None],
+) -> None:
+    """THE backward walk: per op in ``order``, ``receive(node, its gradient, its inputs' gradients)``.
+
+    It writes nothing into the nodes (as tinygrad's ``compute_gradient``): the
+    consumer ``receive`` adds each input's gradient up where it keeps them,
+    and ``gradient_of(node)`` reads the total back when the walk reaches the
+    node (``order`` puts every consumer first). ``backward`` keeps them on
+    ``.grad`` (``gradient_of`` None: read ``node.grad``), ``autograd.grad``
+    and ``backward_steps`` in a dict. The caller sets grad mode (on with
+    ``create_graph``: the formulas then build graph). A callback, not a
+    generator: no tuple per node and no generator resume on the Value hot
+    path (``backward_steps`` is the generator, built on it).
+    """
+    for node in order:
+        node_grad = node.grad if gradient_of is None else gradient_of(node)
+        if node_grad is None:
+            continue
+        generic = node._ctx
+        ctx = _GraphContext(node) if create_graph else generic or node
+        grads = node._fn.backward(ctx, node_grad)
+        if type(grads) is not tuple:
+            grads = tuple(grads) if type(grads) is list else (grads,)
+        if generic is not None and (node._fn._checks_grads or len(grads) != len(node._parents)):
+            _check_grads(node, grads)
+        receive(node, node_grad, grads)
+
+
+def backward_steps(root: Node, grad: Any, create_graph: bool = False) -> Iterator[tuple]:
+    """The steps of a backward pass from ``root``, computed aside: nothing is written to a node.
+
+    Yields ``(node, node_grad, [(input, contribution), ...])`` per op, in the
+    order backward runs them, each input with what this op adds to its
+    gradient (None: nothing). For step-through pictures and ``explain``.
+    """
+    totals, steps = {root: grad}, []
+
+    def receive(node: Node, node_grad: Any, grads: tuple) -> None:
+        _add_into(totals, node._parents, grads, frozenset(), every=True)
+        steps.append((node, node_grad, list(zip(node._parents, grads))))  # noqa: B905 (checked in walk)
+
+    previous = _modes.enabled
+    grad_mode.set(create_graph)
+    try:
+        walk(topological_order(root, clear=False), create_graph, totals.get, receive)
+    finally:
+        grad_mode.set(previous)
+    yield from steps
 
 
 def backward(
@@ -343,67 +443,86 @@ def backward(
     themselves differentiable; a leaf's ``.grad`` then refers to the leaf (a
     reference cycle, as in PyTorch: set it to None when done), an
     intermediate keeps only the value. Given ``inputs`` (``autograd.grad``),
-    the pass stops at them, writes no leaf and returns their gradients (None
+    the pass stops at them, writes no node and returns their gradients (None
     where none arrived). A Tensor graph whose saved data changed in place
     since the forward is refused (``_check_unchanged``). One pass runs at a
     time (a lock), so threads sharing leaves add up exactly; a Function's
     backward may run a pass itself, but must not wait for another thread's.
     """
     with _driver:
-        boundary = frozenset(inputs)
-        order = topological_order(root, boundary)
+        if inputs:
+            return _gradients_at(root, grad, create_graph, inputs)
+        order = topological_order(root)
         if root._versioned:
             _check_unchanged(order)
-        try:
-            _run(root, grad, order, create_graph, boundary)
-            if not inputs:
-                if create_graph:
-                    _keep_values_only(order)
-                return ()
-            return tuple(x.grad for x in inputs)
-        finally:
-            if inputs:
-                for node in (*order, *inputs):
-                    node.grad = node._fresh_grad
+        _run(root, grad, order, create_graph)
+        if create_graph:
+            _keep_values_only(order)
+        return ()
 
 
-def _run(root: Node, grad: Any, order: list[Node], create_graph: bool, boundary: frozenset) -> None:
-    """The chain rule over ``order``; with a ``boundary``, leaves are left alone."""
+def _run(root: Node, grad: Any, order: list[Node], create_graph: bool) -> None:
+    """The chain rule over ``order``, each gradient added into its node's ``.grad``."""
     if create_graph and not isinstance(grad, Node):
-        grad = root._wrap_constant(grad)
-    if not boundary or root._fn is not None or root in boundary:
-        old = root.grad
-        root.grad = grad if old is None else old + grad
+        grad = root.wrap(grad)
+    old = root.grad
+    root.grad = grad if old is None else old + grad
     previous = _modes.enabled
     grad_mode.set(create_graph)
     try:
-        for node in order:
-            fn, node_grad, generic = node._fn, node.grad, node._ctx
-            if node_grad is None:
-                continue
-            ctx = _GraphContext(node) if create_graph else generic or node
-            grads = fn.backward(ctx, node_grad)
-            if type(grads) is not tuple:
-                grads = tuple(grads) if type(grads) is list else (grads,)
-            if generic is not None and (fn._checks_grads or len(grads) != len(node._parents)):
-                _check_grads(node, grads)
-            parents = node._parents if not boundary else _without_leaves(node._parents, boundary)
-            for parent, parent_grad in zip(parents, grads):  # noqa: B905 (checked above)
-                if parent_grad is not None and parent is not None and parent.requires_grad:
-                    old = parent.grad
-                    total = parent_grad if old is None else old + parent_grad
-                    if parent._checks_leaf_grad and parent._fn is None:
-                        total = parent._own_grad(total, total is node_grad)
-                    parent.grad = total
-            if not node.retains_grad:
-                node.grad = None
+        walk(order, create_graph, None, _add_to_grads)
     finally:
         grad_mode.set(previous)
 
 
-def _without_leaves(parents: tuple, boundary: frozenset) -> tuple:
-    """The parents a bounded pass (``autograd.grad``) writes to: ops and boundary nodes."""
-    return tuple(p if p is not None and (p._fn is not None or p in boundary) else None for p in parents)
+def _add_to_grads(node: Node, node_grad: Any, grads: tuple) -> None:
+    """``backward``'s consumer: each input's gradient added into its ``.grad`` (leaves: by type)."""
+    for parent, parent_grad in zip(node._parents, grads):  # noqa: B905 (checked in walk)
+        if parent_grad is not None and parent is not None and parent.requires_grad:
+            old = parent.grad
+            total = parent_grad if old is None else old + parent_grad
+            if parent._checks_leaf_grad and parent._fn is None:
+                total = parent._own_grad(total, total is node_grad)
+            parent.grad = total
+    if not node.retains_grad:
+        node.grad = None
+
+
+def _gradients_at(root: Node, grad: Any, create_graph: bool, inputs: tuple[Node, ...]) -> tuple[Any, ...]:
+    """``autograd.grad``: the gradients of ``root`` at ``inputs``, kept aside (no ``.grad`` written)."""
+    boundary = frozenset(inputs)
+    order = topological_order(root, boundary, clear=False)
+    if root._versioned:
+        _check_unchanged(order)
+    if create_graph and not isinstance(grad, Node):
+        grad = root.wrap(grad)
+    totals = {root: grad} if root._fn is not None or root in boundary else {}
+
+    def receive(node: Node, node_grad: Any, grads: tuple) -> None:
+        _add_into(totals, node._parents, grads, boundary)
+
+    previous = _modes.enabled
+    grad_mode.set(create_graph)
+    try:
+        walk(order, create_graph, totals.get, receive)
+    finally:
+        grad_mode.set(previous)
+    found = [totals.get(x) for x in inputs]
+    return tuple(
+        x._own_grad(g, True) if g is not None and x._checks_leaf_grad and x._fn is None else g
+        for x, g in zip(inputs, found)  # noqa: B905 (same length)
+    )
+
+
+def _add_into(totals: dict, parents: tuple, grads: tuple, boundary: frozenset, every: bool = False) -> None:
+    """Add each input's gradient into ``totals``: ops' and boundary nodes' only, unless ``every``."""
+    for parent, parent_grad in zip(parents, grads):  # noqa: B905 (checked in walk)
+        if (
+            parent_grad is not None and parent is not None and parent.requires_grad
+            and (every or parent._fn is not None or parent in boundary)
+        ):
+            old = totals.get(parent)
+            totals[parent] = parent_grad if old is None else old + parent_grad
 
 
 def _keep_values_only(order: list[Node]) -> None:
@@ -416,7 +535,7 @@ def _keep_values_only(order: list[Node]) -> None:
     for node in order:
         grad = node.grad
         if isinstance(grad, Node):
-            node.grad = node._wrap_constant(grad.data)
+            node.grad = node.wrap(grad.data)
 
 
 def _check_grads(node: Node, grads: tuple) -> None:

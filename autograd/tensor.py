@@ -26,7 +26,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 from . import functions as F
-from .graph import Context, Function, Node, backward, grad_mode, next_order, note_write
+from .graph import Context, Function, Node, backward, grad_mode, next_order, note_write, roles_by_identity
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 Axis = int | tuple[int, ...] | None
@@ -97,9 +97,7 @@ class Tensor(Node):
             raise TypeError(
                 f"only floating-point tensors can require gradients, got dtype {array.dtype}"
             )
-        # A view: shares memory with the array given, but is an object of its own
-        # (create_graph matches saved data to nodes by identity).
-        self.data = array.view()
+        self.data = array
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.retains_grad = False
@@ -139,6 +137,8 @@ class Tensor(Node):
             out.requires_grad = True
             out._fn, out._ctx = fn, ctx
             ctx._inputs = raw  # backward checks that no saved input's data was replaced
+            if fn.saves is None and fn._checks_grads:
+                ctx.roles = roles_by_identity(ctx.saved_tensors, raw, data)
             out._parents = inputs if not constants else tuple(
                 [x if isinstance(x, Tensor) else None for x in inputs]
             )
@@ -149,8 +149,17 @@ class Tensor(Node):
         out._order = next_order()
         return out
 
-    def _wrap_constant(self, data: Any) -> Tensor:
-        return Tensor(as_array(data, self.dtype))
+    def wrap(self, data: Any) -> Tensor:
+        return Tensor(np.array(as_array(data, self.dtype)))
+
+    def as_data(self, x: Any) -> np.ndarray:
+        return np.array(x, dtype=self.dtype)
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros_like(self.data)
+
+    def ones(self) -> np.ndarray:
+        return np.ones_like(self.data)
 
     def _own_grad(self, grad: Any, passed_through: bool) -> Any:
         """A leaf's ``.grad``: an array of the leaf's shape that no one else holds.
@@ -361,6 +370,12 @@ class Tensor(Node):
     def tanh(self) -> Tensor:
         return F.Tanh.apply(self)
 
+    def sin(self) -> Tensor:
+        return F.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        return F.Cos.apply(self)
+
     def sigmoid(self) -> Tensor:
         return F.Sigmoid.apply(self)
 
@@ -390,11 +405,11 @@ class Tensor(Node):
 
     def max(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
         """Largest element(s); ties share the gradient evenly."""
-        return F.Amax.apply(self, axis=_axis(axis, dim), keepdims=keepdims, reduce=np.max)
+        return F.Amax.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
         """Smallest element(s); ties share the gradient evenly."""
-        return F.Amax.apply(self, axis=_axis(axis, dim), keepdims=keepdims, reduce=np.min)
+        return F.Amin.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0, *, dim: Axis = None) -> Tensor:
         """sum((x - mean)**2) / max(n - ddof, 0), NumPy's default ddof=0.
@@ -720,6 +735,8 @@ _UFUNC_OPS: dict[np.ufunc, Callable[..., Tensor]] = {
     np.log: lambda a: a.log(),
     np.sqrt: lambda a: a.sqrt(),
     np.tanh: lambda a: a.tanh(),
+    np.sin: lambda a: a.sin(),
+    np.cos: lambda a: a.cos(),
     np.absolute: lambda a: a.abs(),
     np.square: lambda a: a**2,
 }
@@ -915,8 +932,8 @@ def _numbers(x: Any) -> Any:
 def _as_output_array(fn: type[Function], ctx: Context, result: Any) -> np.ndarray:
     """A forward's non-array result (NumPy gives scalars for 0-d math) as an array.
 
-    A saved item that was that result is swapped for the array, so create_graph
-    still recognizes the output by identity and differentiates through it.
+    A saved item that was that result is swapped for the array, so the output
+    is saved as the array the node holds.
     None, strings and complex numbers are refused, naming the Function.
     """
     data = np.asarray(result)

@@ -205,13 +205,12 @@ def _pull(out: Node, seed: Any, inputs: tuple[Node, ...], graph: bool) -> list:
 def _returned(g: Any, like: Node, plain: bool, graph: bool) -> Any:
     """A gradient (or output) in the caller's kind; zeros of ``like``'s shape where it is None."""
     if g is None:
-        g = 0.0 if isinstance(like, Value) else np.zeros_like(like.data)
+        g = like.zeros()
     if plain:
-        data = g.data if isinstance(g, Node) else g
-        return float(data) if isinstance(like, Value) else np.array(data, copy=True)
+        return like.as_data(g.data if isinstance(g, Node) else g)
     if isinstance(g, Node):
-        return g if graph else type(g)(g.data)
-    return Value(float(g)) if isinstance(like, Value) else Tensor(np.array(g, copy=True))
+        return g if graph else g.wrap(g.data)
+    return like.wrap(g)
 
 
 # --------------------------------------------------------- checking inputs
@@ -297,7 +296,7 @@ def _seed_for(seed: Any, out: Node, graph: bool) -> Any:
         if graph:
             return seed
         seed = seed.data
-    return float(seed) if isinstance(out, Value) else np.asarray(seed, dtype=out.dtype)
+    return out.as_data(seed)
 
 
 def _shape(x: Any) -> tuple[int, ...]:

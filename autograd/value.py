@@ -1,9 +1,10 @@
 """Value: a scalar node holding a Python float, drop-in for micrograd's Value.
 
-Each op computes its forward with ``math`` inline (a float op is ~50 ns, so a
-generic dispatch would dominate) and records the built-in ``Function`` whose
-``backward`` is the derivative, shared with Tensor. The node is its own
-backward context: ``saved_tensors`` is the plain tuple the op saved.
+Each op's forward on a float is the ``scalar`` of its entry in the op table
+(``functions.py``, with ``math``: a float op is ~50 ns, so a generic dispatch
+would dominate); the methods are made from the table once, at import, and
+record the same ``Function`` Tensor applies. The node is its own backward
+context: ``saved_tensors`` is the plain tuple ``scalar`` returned.
 
 Special points follow IEEE 754 and PyTorch, forward and backward, instead of
 Python's exceptions: ``1 / 0`` is inf, ``0 / 0`` nan, ``log 0`` -inf,
@@ -13,20 +14,46 @@ An op computed under ``no_grad`` is a constant: its ``backward()`` raises.
 """
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from numbers import Real
-from operator import mul
 from typing import Any
 
-import numpy as np
-
 from . import functions as F
-from .graph import Context, Function, Node, backward, grad_mode, next_order
+from .graph import Context, Function, Node, backward, grad_mode, next_order, roles_by_identity
 
 Number = int | float
 
 _new = object.__new__
+
+
+def _unary(fn: type[Function]) -> Callable[..., Value]:
+    """The Value method of a one-input op: its ``scalar`` forward, recorded as ``fn``.
+
+    Made once per op at import, so a call costs the forward and ``_make`` only.
+    """
+    scalar = fn.scalar
+
+    def op(self: Value, *params: Any) -> Value:
+        out, saved = scalar(self.data, *params)
+        return _make(out, fn, (self,), saved)
+
+    op.__name__ = op.__qualname__ = fn.__name__.lower()
+    op.__doc__ = fn.__doc__
+    return op
+
+
+def _binary(fn: type[Function]) -> Callable[[Value, Value | Number], Value]:
+    """The Value operator of a two-input op (a number becomes a constant Value)."""
+    scalar = fn.scalar
+
+    def op(self: Value, other: Value | Number) -> Value:
+        other = other if isinstance(other, Value) else Value(other)
+        out, saved = scalar(self.data, other.data)
+        return _make(out, fn, (self, other), saved)
+
+    op.__name__ = op.__qualname__ = fn.__name__.lower()
+    op.__doc__ = fn.__doc__
+    return op
 
 
 class Value(Node):
@@ -35,15 +62,14 @@ class Value(Node):
     __slots__ = ("label",)
     requires_grad = True
     retains_grad = True  # every node shows its gradient, as in micrograd
-    _fresh_grad = 0.0
+    _cleared_grad = 0.0
 
     def __init__(self, data: Number, label: str = "") -> None:
         if isinstance(data, Value):
             data = data.data
         if not isinstance(data, Real):
             raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r}")
-        # A fresh float object per node: create_graph matches saved data by identity.
-        self.data = float(data) * 1.0
+        self.data = float(data)
         self.grad = 0.0
         self.label = label
         self._fn = self._mark = None
@@ -64,14 +90,24 @@ class Value(Node):
                 f"{fn.__name__}.forward must return a real number for Values, got "
                 f"{type(data).__name__}: {data!r}"
             )
-        # Keep the very float forward returned: it may be saved for create_graph.
-        out = _make(data if type(data) is float else float(data), fn, inputs, (), _AppliedValue)
+        out = _make(float(data), fn, inputs, (), _AppliedValue)
         if out._fn is not None:
+            if fn.saves is None:
+                ctx.roles = roles_by_identity(ctx.saved_tensors, tuple(x.data for x in inputs), data)
             out._ctx = ctx
         return out
 
-    def _wrap_constant(self, data: Any) -> Value:
-        return Value(data)
+    def wrap(self, data: Any) -> Value:
+        return Value(float(data))
+
+    def as_data(self, x: Any) -> float:
+        return float(x)
+
+    def zeros(self) -> float:
+        return 0.0
+
+    def ones(self) -> float:
+        return 1.0
 
     @property
     def _prev(self) -> tuple:
@@ -84,41 +120,22 @@ class Value(Node):
         return self._fn.name() if self._fn is not None else ""
 
     # -------------------------------------------------------------- arithmetic
+    # Each op's forward on a float is its table entry's ``scalar`` (functions.py);
+    # the methods are made from the table once, at import (see _unary, _binary).
 
-    def __add__(self, other: Value | Number) -> Value:
-        other = other if isinstance(other, Value) else Value(other)
-        return _make(self.data + other.data, F.Add, (self, other), ())
-
-    def __sub__(self, other: Value | Number) -> Value:
-        other = other if isinstance(other, Value) else Value(other)
-        return _make(self.data - other.data, F.Sub, (self, other), ())
-
-    def __mul__(self, other: Value | Number) -> Value:
-        other = other if isinstance(other, Value) else Value(other)
-        a, b = self.data, other.data
-        return _make(a * b, F.Mul, (self, other), (a, b))
-
-    def __truediv__(self, other: Value | Number) -> Value:
-        other = other if isinstance(other, Value) else Value(other)
-        a, b = self.data, other.data
-        try:
-            out = a / b
-        except ZeroDivisionError:  # IEEE: +-inf, or nan for 0 / 0
-            out = F.ieee_float(np.divide, a, b)
-        return _make(out, F.Div, (self, other), (a, b))
+    __add__ = _binary(F.Add)
+    __sub__ = _binary(F.Sub)
+    __mul__ = _binary(F.Mul)
+    __truediv__ = _binary(F.Div)
+    __neg__ = _unary(F.Neg)
 
     def __pow__(self, other: Value | Number) -> Value:
+        """self ** other: a Value exponent is differentiated too, a number is a constant."""
         if isinstance(other, Value):
-            a, b = self.data, other.data
-            out = _power(a, b)
-            return _make(out, F.Pow, (self, other), (a, b, out))
+            return _pow(self, other)
         if not isinstance(other, Real):
             raise TypeError(f"pow: exponent must be a number or a Value, got {other!r}")
-        a = self.data
-        return _make(_power(a, other), F.PowConstant, (self,), (a, other))
-
-    def __neg__(self) -> Value:
-        return _make(-self.data, F.Neg, (self,), ())
+        return _pow_constant(self, other)
 
     def __radd__(self, other: Number) -> Value:
         return Value(other) + self
@@ -136,66 +153,19 @@ class Value(Node):
         return Value(other) ** self
 
     # --------------------------------------------------------------- functions
+    # Special points follow IEEE 754 and PyTorch (see the module docstring).
 
-    def exp(self) -> Value:
-        """e**x (inf where it overflows)."""
-        try:
-            out = math.exp(self.data)
-        except OverflowError:
-            out = math.inf * 1.0  # a float of its own: create_graph matches saved data by identity
-        return _make(out, F.Exp, (self,), (out,))
-
-    def log(self) -> Value:
-        """ln x;  log 0 = -inf, log(x < 0) = nan (IEEE, as PyTorch)."""
-        x = self.data
-        out = math.log(x) if x > 0.0 else F.log(x) + 0.0
-        return _make(out, F.Log, (self,), (x,))
-
-    def sqrt(self) -> Value:
-        """sqrt x;  sqrt(x < 0) = nan (IEEE, as PyTorch)."""
-        x = self.data
-        out = math.sqrt(x) if x >= 0.0 else math.nan + 0.0
-        return _make(out, F.Sqrt, (self,), (out,))
-
-    def tanh(self) -> Value:
-        """tanh x."""
-        out = math.tanh(self.data)
-        return _make(out, F.Tanh, (self,), (out,))
-
-    def sigmoid(self) -> Value:
-        """1 / (1 + e**-x), stable for large |x|."""
-        x = self.data
-        if x >= 0.0:
-            out = 1.0 / (1.0 + math.exp(-x))
-        else:
-            e = math.exp(x)
-            out = e / (1.0 + e)
-        return _make(out, F.Sigmoid, (self,), (out,))
-
-    def softplus(self) -> Value:
-        """log(1 + e**x), stable for large |x|."""
-        x = self.data
-        out = max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-        return _make(out, F.Softplus, (self,), (out,))
-
-    def relu(self) -> Value:
-        """max(x, 0);  relu(nan) is nan, and passes its gradient (PyTorch)."""
-        x = self.data
-        if x <= 0.0:
-            return _make(float(0), F.Relu, (self,), (False,))  # a zero of its own (not a shared constant)
-        return _make(x + 0.0, F.Relu, (self,), (True,))
-
-    def leaky_relu(self, slope: float = 0.01) -> Value:
-        """x if x > 0 else slope * x."""
-        factor = 1.0 if self.data > 0.0 else float(slope)
-        return _make(self.data * factor, F.LeakyRelu, (self,), (factor,))
-
-    def abs(self) -> Value:
-        """|x| (gradient 0 at 0, as in PyTorch)."""
-        x = self.data
-        sign = 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
-        return _make(abs(x), F.Abs, (self,), (sign,))
-
+    exp = _unary(F.Exp)
+    sin = _unary(F.Sin)
+    cos = _unary(F.Cos)
+    log = _unary(F.Log)
+    sqrt = _unary(F.Sqrt)
+    tanh = _unary(F.Tanh)
+    sigmoid = _unary(F.Sigmoid)
+    softplus = _unary(F.Softplus)
+    relu = _unary(F.Relu)
+    leaky_relu = _unary(F.LeakyRelu)
+    abs = _unary(F.Abs)
     __abs__ = abs
 
     # ---------------------------------------------------------------- backward
@@ -247,15 +217,23 @@ class Value(Node):
         return format(self.data, spec) if spec else str(self)
 
 
-def dot(weights: Sequence[Value], inputs: Sequence[Value | Number], bias: Value) -> Value:
-    """bias + sum_i weights[i] * inputs[i] as one node (a neuron's pre-activation)."""
+def affine(weights: Sequence[Value], inputs: Sequence[Value | Number], bias: Value) -> Value:
+    """bias + sum_i weights[i] * inputs[i] as one node (a neuron's pre-activation, ``F.Affine``)."""
     if len(weights) != len(inputs):
-        raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+        raise ValueError(f"affine: {len(weights)} weights but {len(inputs)} inputs")
     inputs = [x if isinstance(x, Value) else Value(x) for x in inputs]
-    w_data = [w.data for w in weights]
-    x_data = [x.data for x in inputs]
-    data = bias.data + sum(map(mul, w_data, x_data))
-    return _make(data, F.Dot, (bias, *weights, *inputs), (*w_data, *x_data))
+    out, saved = F.Affine.scalar(bias.data, *[w.data for w in weights], *[x.data for x in inputs])
+    return _make(out, F.Affine, (bias, *weights, *inputs), saved)
+
+
+def _pow(base: Value, exponent: Value) -> Value:
+    out, saved = F.Pow.scalar(base.data, exponent.data)
+    return _make(out, F.Pow, (base, exponent), saved)
+
+
+def _pow_constant(base: Value, exponent: Number) -> Value:
+    out, saved = F.PowConstant.scalar(base.data, exponent)
+    return _make(out, F.PowConstant, (base,), saved)
 
 
 class _AppliedValue(Value):
@@ -290,13 +268,3 @@ def _make(
     out._mark = None
     out._order = next_order()
     return out
-
-
-def _power(a: float, b: Number) -> float:
-    """a ** b for floats, IEEE where Python raises or goes complex: 0 ** -1 = inf, (-8) ** 0.5 = nan."""
-    try:
-        out = a**b
-    except ArithmeticError:  # 0 ** negative, overflow
-        return F.ieee_float(np.power, np.float64(a), b)
-    return out if type(out) is float else float(out) if type(out) is not complex else math.nan
-

@@ -3,10 +3,10 @@
 Every function takes what ``nn.Linear`` takes: Tensors, Values (where the
 op exists for scalars), NumPy arrays or nested lists (made into Tensors, no
 gradient). Axes are PyTorch's ``dim=`` or NumPy's ``axis=``. The common
-losses are single fused graph nodes: ``forward`` computes the loss with
-NumPy, ``backward`` is its derivative (``2 (yhat - y) / n``, ``(softmax -
-onehot) / n``, ...) written with arithmetic and node methods, so it also runs
-on Tensors under ``create_graph=True``. A target that requires grad gets its
+losses are single fused graph nodes, entries of the op table
+(``autograd/functions.py``: ``MSE``, ``BCE``, ``BCEWithLogits``, ``Hinge``,
+``CrossEntropy``), which hold their forward and derivative; this module checks
+the arguments and calls them. A target that requires grad gets its
 gradient too (as in PyTorch); class-index targets never do. ``mse_loss`` and
 ``hinge_loss`` also take lists of Values, for the scalar nets of ``nn.scalar``.
 """
@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Function, Tensor, Value
+from autograd import Tensor, Value
+from autograd.functions import BCE, MSE, BCEWithLogits, CrossEntropy, Hinge, cast, data_of
 from autograd.functions import Linear as LinearOp
-from autograd.functions import cast, stable_sigmoid
 from autograd.graph import Node
 
 from .module import generator
@@ -153,190 +153,6 @@ def _check_real(dtype: np.dtype) -> None:
         raise TypeError(f"a layer needs real numbers, got dtype {dtype}")
 
 
-# -------------------------------------------------- pointwise losses, fused
-
-
-class PointwiseLoss(Function):
-    """A loss l(x, y) per element, then reduced; one node.
-
-    Subclasses give ``pointwise`` (NumPy, forward only), ``derivative``
-    (dl/dx) and ``target_derivative`` (dl/dy), written so they run on arrays
-    and on nodes, less a constant ``scale`` that multiplies g instead of every
-    element. Backward is derivative * scale * g, with g spread over the
-    elements by the reduction; dl/dy only when the target requires grad.
-    """
-
-    scale = 1.0
-
-    @staticmethod
-    def pointwise(x: np.ndarray, y: np.ndarray, **options: Any) -> np.ndarray:
-        raise NotImplementedError
-
-    @staticmethod
-    def derivative(x: Any, y: Any, **options: Any) -> Any:
-        raise NotImplementedError
-
-    @staticmethod
-    def target_derivative(x: Any, y: Any, **options: Any) -> Any:
-        raise NotImplementedError
-
-    @classmethod
-    def forward(cls, ctx, x, y, *, reduction="mean", **options):
-        ctx.save_for_backward(x, y)
-        ctx.reduction, ctx.count, ctx.options = reduction, x.size, options
-        return reduce_array(cls.pointwise(x, y, **options), reduction)
-
-    @classmethod
-    def backward(cls, ctx, g):
-        x, y = ctx.saved_tensors
-        g = spread(g, ctx.reduction, ctx.count, cls.scale)
-        dx = cls.derivative(x, y, **ctx.options) * g if ctx.needs_input_grad[0] else None
-        if not ctx.needs_input_grad[1]:
-            return dx, None
-        return dx, cls.target_derivative(x, y, **ctx.options) * g
-
-
-def reduce_array(losses: np.ndarray, reduction: str) -> np.ndarray:
-    """Per-element losses reduced as asked: their mean, their sum, or unchanged."""
-    if reduction == "none":
-        return losses
-    total = np.add.reduce(losses, axis=None)  # a NumPy scalar: ndarray.sum, mean and /= cost more
-    return np.array(total / losses.size if reduction == "mean" else total)
-
-
-def spread(g: Any, reduction: str, count: int, scale: float = 1.0) -> Any:
-    """The upstream gradient per element, times ``scale``: g / n for a mean, g for a sum or none."""
-    if reduction == "mean":
-        return g * (scale / count)
-    return g * scale if scale != 1.0 else g
-
-
-class MSE(PointwiseLoss):
-    """(x - y)**2;  dx = 2 (x - y), dy = -2 (x - y)."""
-
-    symbol = "mse_loss"
-    scale = 2.0
-
-    @staticmethod
-    def pointwise(x, y):
-        diff = x - y
-        return diff * diff
-
-    @staticmethod
-    def derivative(x, y):
-        return x - y
-
-    @staticmethod
-    def target_derivative(x, y):
-        return y - x
-
-
-_BCE_EPSILON = float(np.float32(1e-12))  # as PyTorch: its gradient at p = 0 or 1 is exactly ours
-
-
-class BCE(PointwiseLoss):
-    """-(y log x + (1 - y) log(1 - x)), logs clamped at -100.
-
-    dx = (x - y) / (x (1 - x)) (denominator at least PyTorch's EPSILON, a float32 1e-12),
-    dy = log(1 - x) - log x.
-    """
-
-    symbol = "binary_cross_entropy"
-
-    @staticmethod
-    def pointwise(x, y):
-        with np.errstate(divide="ignore"):
-            log_x = np.maximum(np.log(x), -100)
-            log_1mx = np.maximum(np.log1p(-x), -100)
-        return -(y * log_x + (1 - y) * log_1mx)
-
-    @staticmethod
-    def derivative(x, y):
-        return (x - y) / ((1 - x) * x).clip(min=_BCE_EPSILON)
-
-    @staticmethod
-    def target_derivative(x, y):
-        if isinstance(x, Node):
-            return (1 - x).log() - x.log()
-        with np.errstate(divide="ignore"):  # PyTorch's value at x = 0 or 1: +-inf
-            return np.log1p(-x) - np.log(x)
-
-
-class BCEWithLogits(PointwiseLoss):
-    """softplus(x) - x y = BCE(sigmoid(x), y), stable for any x;  dx = sigmoid(x) - y, dy = -x."""
-
-    symbol = "bce_with_logits"
-
-    @staticmethod
-    def pointwise(x, y):
-        return np.logaddexp(0, x) - x * y
-
-    @staticmethod
-    def derivative(x, y):
-        return (x.sigmoid() if isinstance(x, Node) else stable_sigmoid(x)) - y
-
-    @staticmethod
-    def target_derivative(x, y):
-        return -x
-
-
-class Hinge(PointwiseLoss):
-    """max(0, margin - y x) for y in {-1, +1} (the SVM loss);  dx = -y, dy = -x where margin > y x."""
-
-    symbol = "hinge_loss"
-
-    @staticmethod
-    def pointwise(x, y, margin=1.0):
-        return np.maximum(margin - y * x, 0)
-
-    @staticmethod
-    def derivative(x, y, margin=1.0):
-        return -y * _active(x, y, margin)
-
-    @staticmethod
-    def target_derivative(x, y, margin=1.0):
-        return -x * _active(x, y, margin)
-
-
-def _active(x: Any, y: Any, margin: float) -> np.ndarray:
-    """Where the hinge is on (margin > y x), as a constant mask of x's dtype."""
-    return (margin - _raw(y) * _raw(x) > 0).astype(_raw(x).dtype)
-
-
-def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Node) else x
-
-
-# ---------------------------------------------------------- cross entropy
-
-
-class CrossEntropy(Function):
-    """-log softmax(x)[target] per row;  dx = (softmax(x) - onehot(target)) g."""
-
-    symbol = "cross_entropy"
-
-    @staticmethod
-    def forward(ctx, logits, target, *, reduction="mean"):
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exps = np.exp(shifted)
-        totals = exps.sum(axis=1, keepdims=True)
-        rows = np.arange(len(target))
-        losses = np.log(totals[:, 0]) - shifted[rows, target]
-        ctx.save_for_backward(logits)
-        ctx.probs, ctx.target, ctx.reduction = exps / totals, target, reduction
-        return reduce_array(losses, reduction)
-
-    @staticmethod
-    def backward(ctx, g):
-        (logits,) = ctx.saved_tensors
-        probs = logits.softmax(axis=1) if isinstance(logits, Node) else ctx.probs
-        onehot = np.zeros(probs.shape, dtype=probs.dtype)
-        onehot[np.arange(len(ctx.target)), ctx.target] = 1
-        if ctx.reduction == "none":
-            return (probs - onehot) * g.reshape(-1, 1), None
-        return (probs - onehot) * spread(g, ctx.reduction, len(ctx.target)), None
-
-
 # ------------------------------------------------------------------- losses
 
 
@@ -370,7 +186,7 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "
 
 def hinge_loss(input: Any, target: Any, margin: float = 1.0, reduction: str = "mean") -> Tensor | Value:
     """The SVM max-margin loss max(0, margin - y x) for labels y in {-1, +1}."""
-    labels = np.asarray(_raw(target))
+    labels = np.asarray(data_of(target))
     if labels.size and not np.isin(labels, (-1, 1)).all():
         raise ValueError("hinge_loss expects targets -1 or +1; convert 0/1 labels with 2 * y - 1")
     if _is_scalar_input(input):
@@ -417,7 +233,7 @@ def _float_target(input: Tensor, target: Any, who: str) -> Any:
     if isinstance(target, Tensor) and target.requires_grad:
         y = cast(target, input.data.dtype)
     else:
-        y = np.asarray(_raw(target), dtype=input.data.dtype)
+        y = np.asarray(data_of(target), dtype=input.data.dtype)
     if y.shape != input.shape:
         raise ValueError(
             f"{who}: target shape {y.shape} does not match input shape {input.shape}; "
@@ -430,7 +246,7 @@ def _class_target(input: Tensor, target: Any, who: str) -> np.ndarray:
     """Class indices (N,) of integer dtype, each in [0, C), for input (N, C)."""
     if input.ndim != 2:
         raise ValueError(f"{who}: input must be 2-D (batch, classes), got shape {input.shape}")
-    labels = np.asarray(_raw(target))
+    labels = np.asarray(data_of(target))
     if labels.dtype.kind not in "iu":
         raise TypeError(
             f"{who}: target must hold integer class indices, got dtype {labels.dtype} "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from autograd import Value
-from autograd.value import dot
+from autograd.value import affine
 
 from .module import Module, generator
 
@@ -28,9 +28,9 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def forward(self, x: Sequence[Scalar]) -> Value:
-        """micrograd's ``sum(wi * xi) + b`` as one ``dot`` node: the same value and
-        gradients, with one node where micrograd builds 2n (see autograd.value.dot)."""
-        act = dot(self.w, x, self.b)
+        """micrograd's ``sum(wi * xi) + b`` as one ``affine`` node: the same value and
+        gradients, with one node where micrograd builds 2n (see autograd.value.affine)."""
+        act = affine(self.w, x, self.b)
         return act.relu() if self.nonlin else act
 
     def extra_repr(self) -> str:

@@ -441,3 +441,26 @@ def test_grad_of_an_input_f_does_not_use_is_zero(leaf):
     x = leaf(0.5)
     g = grad(lambda a, b: total(b * 2.0), argnums=0)(x, leaf(1.0))
     np.testing.assert_array_equal(np.asarray(g, dtype=float), np.zeros(np.shape(x.data)))
+
+
+def test_backward_steps_write_nothing_and_add_up_to_backward():
+    from autograd.graph import backward_steps
+
+    a, b = Value(2.0), Value(-3.0)
+    y = a * b
+    z = y + y
+    steps = list(backward_steps(z, 1.0))
+    assert (a.grad, b.grad, y.grad, z.grad) == (0.0, 0.0, 0.0, 0.0)
+    assert [node for node, _, _ in steps] == [z, y]
+    assert steps[1][1] == 2.0 and steps[1][2] == [(a, -6.0), (b, 4.0)]
+    z.backward()
+    assert (a.grad, b.grad) == (-6.0, 4.0)
+
+
+def test_functional_grad_leaves_every_grad_as_it_was():
+    x, w = Value(3.0), Value(0.5)
+    w.grad = 7.0
+    h = x * w
+    h.grad = 9.0
+    gx = grad(lambda x: x * w * x)(x)
+    assert gx == 3.0 and (w.grad, h.grad, x.grad) == (7.0, 9.0, 0.0)

@@ -159,6 +159,8 @@ UNARY_OPS = [
     Op("log", lambda x: x.log(), np.log, shift=plus(4.0)),
     Op("sqrt", lambda x: x.sqrt(), np.sqrt, shift=lambda x: x * x + 1),
     Op("tanh", lambda x: x.tanh(), np.tanh),
+    Op("sin", lambda x: x.sin(), np.sin),
+    Op("cos", lambda x: x.cos(), np.cos),
     Op("sigmoid", lambda x: x.sigmoid(), sigmoid),
     Op("softplus", lambda x: x.softplus(), lambda x: np.logaddexp(0, x), functional("softplus")),
     Op("relu", lambda x: x.relu(), lambda x: np.maximum(x, 0), kinks=(0.0,)),
@@ -461,3 +463,11 @@ def test_random_tensor_dag_with_shared_nodes_matches_numerical_gradient(steps, s
     for node, expected in zip(nodes, reference, strict=True):
         np.testing.assert_allclose(node.data, expected, rtol=1e-10, atol=1e-12)
     assert_backprop_matches_numerical(lambda *xs: dag_output(steps, *xs), *leaves)
+
+
+def test_zero_power_of_a_0d_intermediate_passes_a_zero_array_back():
+    """x**0 on a 0-d tensor sends back a 0-d zero (NumPy's 0-d math gives scalars), not a float."""
+    x = Tensor(np.array(3.0), requires_grad=True)
+    out = ((x * 2.0) ** 0) * 2.0  # the upstream g is a NumPy scalar; x * 2.0 saved a float
+    out.backward()
+    assert isinstance(x.grad, np.ndarray) and x.grad.shape == () and x.grad == 0.0

@@ -174,6 +174,14 @@ def reduction_cases(draw, edges: bool = True):
     return x.data, axis, draw(st.booleans())
 
 
+def _order_decides_the_sum(x):
+    """Finite terms of both signs spanning more than float64's 16 digits: 1 + 1e300 - 1e300 is 0
+    or 1 by summation order (NumPy's pairwise sum and torch's lanes differ; neither is wrong)."""
+    finite = np.abs(x[np.isfinite(x) & (x != 0)])
+    signs = np.sign(x[np.isfinite(x) & (x != 0)])
+    return finite.size > 1 and finite.max() > 1e15 * finite.min() and signs.min() != signs.max()
+
+
 @pytest.mark.parametrize("name", REDUCTIONS)
 @EDGE
 @given(case=reduction_cases())
@@ -182,6 +190,8 @@ def test_reduction_over_negative_and_tuple_axes_agrees_with_torch(name, case):
     ours, theirs = REDUCTIONS[name]
     if name in ("max", "min"):
         assume(x.size)
+    else:
+        assume(not _order_decides_the_sum(x))
     assert_agrees_with_torch(lambda t: ours(t, axis, keepdims),
                              lambda t: theirs(t, torch_dims(axis, x.ndim), keepdims), [x])
 

@@ -274,7 +274,7 @@ def test_hvp_is_the_hessian_times_the_vector_on_rosenbrock():
 
 def test_vjp_of_vjp_gives_the_second_derivative():
     def derivative(x):
-        _, vjp_fn = vjp(lambda y: y.sin() * y if hasattr(y, "sin") else (y * y).tanh(), x)
+        _, vjp_fn = vjp(lambda y: (y * y).tanh(), x)
         return vjp_fn(1.0)[0]
 
     x = 0.7

@@ -246,6 +246,21 @@ def where(condition: Any, x: Any, y: Any) -> Any:
     return np.where(condition, x, y)
 
 
+def masked(g: Any, mask: Any) -> Any:
+    """g where ``mask`` holds, else 0: ``where(mask, g, 0)``, at the speed of ``g * mask``.
+
+    NumPy's ``where`` is ten times slower than a product on a random mask, and
+    the product is the same selection unless g holds an inf or NaN off the
+    mask (inf * 0 is NaN): only then, seen as a NaN in the product, it selects.
+    """
+    if type(mask) is bool or isinstance(g, Node):
+        return where(mask, g, 0.0)
+    out = g * mask
+    if out.size and np.isnan(out.max()):  # max propagates NaN; one pass, cheaper than isnan().any()
+        return np.where(mask, g, 0.0).astype(out.dtype, copy=False)
+    return out
+
+
 def keepdims_shape(shape: tuple, axis: Any) -> tuple:
     """The shape a reduction over ``axis`` has with ``keepdims=True``."""
     if axis is None:
@@ -735,7 +750,7 @@ class Select(Function):
         (mask,) = ctx.saved_tensors
         if mask is True:  # a Value's mask is one bool: the common scalar path
             return g
-        return where(mask, g, 0.0)
+        return masked(g, mask)
 
 
 class Relu(Select):

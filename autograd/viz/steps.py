@@ -1,9 +1,9 @@
 """Step through one backward pass: the chain rule one op at a time, as frames.
 
-``backward_steps`` replays the pass on its own bookkeeping: for each op, in
-reverse topological order, it calls the op's ``backward`` (first-order, on raw
-numbers) and records local derivative x upstream gradient = contribution per
-input, so the graph's ``.grad`` values are never touched. Frames draw each
+``backward_steps`` reads the engine's one walk (``graph.backward_steps``,
+which writes nothing into the nodes) and records, per op in backward order,
+local derivative x upstream gradient = contribution per input, with each
+input's running total. Frames draw each
 step; ``save_frames`` writes them as numbered files; the explorer page
 (``save_html``, alias ``save_backward_html``) steps through them on one zoomable graph.
 """
@@ -17,6 +17,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from .. import graph
 from ..graph import Node, no_grad
 from .core import fmt, grad_summary, graph_nodes, node_names, parameter_names, raw
 from .draw import DEFAULT_MAX_NODES, Overlay, Painter, pipe
@@ -60,34 +61,35 @@ def seed_gradient(root: Node, grad: Any = None) -> Any:
 
 
 def backward_steps(root: Node, grad: Any = None) -> Iterator[Step]:
-    """The steps of ``root.backward(grad)``, computed aside in a dict of its own.
+    """The steps of ``root.backward(grad)`` as ``Step`` objects, from ``graph.backward_steps``.
 
-    Reverse topological order: a node is visited only after every consumer
-    has added its contribution (see ``graph.topological_order``).
+    The engine's one walk computes every contribution (nothing is written to a
+    node); this only keeps the running total per input. For a Value op the
+    local derivative shown (``upstream × local``) is ``backward(ctx, 1.0)``:
+    a second call of the op's backward, for that display only.
     """
-    grads = {id(root): seed_gradient(root, grad)}
-    for node in graph_nodes(root):
-        upstream = grads.get(id(node))
-        if node._fn is None or upstream is None:
-            continue
-        ctx = node._ctx or node
-        with no_grad():
-            sent = _as_tuple(node._fn.backward(ctx, upstream))
-            locals_ = _as_tuple(node._fn.backward(ctx, 1.0)) if isinstance(node.data, float) else None
+    if not isinstance(root, Node):
+        raise TypeError(f"expected a Value or a Tensor, got {type(root).__name__}")
+    totals = {id(root): seed_gradient(root, grad)}
+    for node, upstream, sent in graph.backward_steps(root, totals[id(root)]):
+        locals_ = _local_derivatives(node) if isinstance(node.data, float) else None
         contributions = []
-        for index, (parent, value) in enumerate(zip(node._parents, sent, strict=False)):  # as the engine
+        for index, (parent, value) in enumerate(sent):
             if parent is None or value is None or not parent.requires_grad:
                 continue
-            old = grads.get(id(parent))
-            grads[id(parent)] = value if old is None else old + value
+            old = totals.get(id(parent))
+            totals[id(parent)] = value if old is None else old + value
             local = locals_[index] if locals_ is not None else None
             contributions.append(
-                Contribution(parent, index, local, upstream, value, grads[id(parent)], first=old is None))
+                Contribution(parent, index, local, upstream, value, totals[id(parent)], first=old is None))
         yield Step(node, upstream, contributions)
 
 
-def _as_tuple(grads: Any) -> tuple:
-    return grads if type(grads) is tuple else (grads,)
+def _local_derivatives(node: Node) -> tuple:
+    """d(node)/d(input) per input of a Value op: its backward with upstream 1 (display only)."""
+    with no_grad():
+        grads = node._fn.backward(node._ctx or node, 1.0)
+    return grads if type(grads) is tuple else tuple(grads) if type(grads) is list else (grads,)
 
 
 @dataclass

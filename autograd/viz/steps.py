@@ -71,7 +71,7 @@ def backward_steps(root: Node, grad: Any = None) -> Iterator[Step]:
     if not isinstance(root, Node):
         raise TypeError(f"expected a Value or a Tensor, got {type(root).__name__}")
     totals = {id(root): seed_gradient(root, grad)}
-    for node, upstream, sent in graph.backward_steps(root, totals[id(root)]):
+    for node, upstream, sent in _walk_leaving_marks(root, totals[id(root)]):
         locals_ = _local_derivatives(node) if isinstance(node.data, float) else None
         contributions = []
         for index, (parent, value) in enumerate(sent):
@@ -83,6 +83,17 @@ def backward_steps(root: Node, grad: Any = None) -> Iterator[Step]:
             contributions.append(
                 Contribution(parent, index, local, upstream, value, totals[id(parent)], first=old is None))
         yield Step(node, upstream, contributions)
+
+
+def _walk_leaving_marks(root: Node, seed: Any) -> list[tuple]:
+    """``graph.backward_steps`` with each node's ``_mark`` (the walk's visited token) put
+    back afterwards, so that looking at a graph leaves every attribute as it was."""
+    marks = [(node, node._mark) for node in graph_nodes(root)]
+    try:
+        return list(graph.backward_steps(root, seed))
+    finally:
+        for node, mark in marks:
+            node._mark = mark
 
 
 def _local_derivatives(node: Node) -> tuple:

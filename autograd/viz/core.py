@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections import Counter
 from operator import attrgetter
 from typing import Any
@@ -165,17 +164,25 @@ def _shape(array: np.ndarray) -> str:
     return str(tuple(array.shape))
 
 
+INFIX = frozenset({"+", "-", "*", "/", "@", "**"})
+
+
 @functools.cache
 def derivative_rules(fn: type) -> tuple[str, list[str]]:
-    """An op's formula and per-input derivative rules, from its docstring's first line.
+    """An op's formula and per-input derivative rules, from the op table's data.
 
-    ``"a * b;  da = g * b, db = g * a."`` -> ``("a * b", ["da = g * b", "db = g * a"])``.
-    The docstrings of ``autograd.functions`` are the formula table; an op
-    without ``; da = ...`` rules gives its whole first line and no rules.
+    Its ``rule`` (one text per input) names the inputs a, b, c ... by position
+    and its ``name()`` gives the formula: Mul -> ``("a * b", ["da = g * b",
+    "db = g * a"])``. A Function without ``rule`` (a user's op) gives its
+    docstring's first line, as written, or its name, and no rules; the
+    docstring is shown, never parsed.
     """
-    first = (fn.__doc__ or fn.name()).strip().splitlines()[0].strip().rstrip(".")
-    op, _, rules = first.partition(";")
-    parts = re.split(r",\s*(?=d[a-z]+ =)", rules.strip())
-    if not all(re.match(r"d[a-z]+ = ", part) for part in parts):
-        return first, []
-    return op.strip(), parts
+    if not fn.rule:
+        return (fn.__doc__ or fn.name()).strip().splitlines()[0].strip(), []
+    letters = [chr(ord("a") + k) for k in range(len(fn.rule))]
+    symbol = fn.name()
+    if symbol in INFIX:
+        formula = f"a {symbol} b" if len(letters) == 2 else f"a {symbol} n"
+    else:
+        formula = f"{symbol}({', '.join(letters)})"
+    return formula, [f"d{letter} = {text or 'none'}" for letter, text in zip(letters, fn.rule, strict=True)]

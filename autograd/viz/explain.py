@@ -1,7 +1,7 @@
 """explain(root): the chain rule of a small graph written out node by node.
 
 For each op, from the output back: the op and its local derivative formula
-(the first line of its Function's docstring, the project's formula table),
+(the op table's ``rule`` text, in the inputs' names),
 the numbers substituted (upstream x local = contribution) and the gradient
 accumulated so far. Plain text for the terminal, LaTeX (align*) for the classroom.
 """
@@ -23,7 +23,7 @@ def explain(root: Node, latex: bool = False, grad: Any = None, params: dict | No
     """The backward pass from ``root`` in words (or LaTeX), reading but never changing the graph.
 
     Each contribution reads: d(root)/d(input) += upstream x local = value,
-    with the op's rule from its docstring (e.g. Mul's "da = g * b").
+    with the op's rule from the op table (e.g. Mul's ``rule[0]``, "g * b").
     """
     names = node_names(graph_nodes(root), parameter_names(params))
     writer = (LatexWriter if latex else TextWriter)(names, names[id(root)])
@@ -38,7 +38,7 @@ def explain(root: Node, latex: bool = False, grad: Any = None, params: dict | No
 
 def rule_for(node: Node, index: int) -> str:
     """The rule an op uses for its ``index``-th input: "g * b" for Mul's first input;
-    "Linear.backward(g)" when the docstring gives no per-input rule."""
+    "Concatenate.backward(g)" for an op without ``rule`` (see ``derivative_rules``)."""
     _, rules = derivative_rules(node._fn)
     if len(rules) != len(node._parents):
         return f"{node._fn.__name__}.backward(g)"
@@ -47,7 +47,8 @@ def rule_for(node: Node, index: int) -> str:
 
 def local_rule(node: Node, index: int, names: dict[int, str]) -> str:
     """The rule for the ``index``-th input in the inputs' own names: Mul's "g * b" for
-    ``x1 * w1`` reads "g * w1" (so a label "a" or "b" never meets the formula's letters)."""
+    ``x1 * w1`` reads "g * w1" (so a label "a" or "b" never meets the formula's letters),
+    and "out" reads as the op's own name (Tanh's "g * (1 - out ** 2)" -> "g * (1 - o ** 2)")."""
     rule = rule_for(node, index)
     _, rules = derivative_rules(node._fn)
     if len(rules) != len(node._parents):
@@ -55,12 +56,14 @@ def local_rule(node: Node, index: int, names: dict[int, str]) -> str:
     letters = {r.partition(" = ")[0].strip()[1:]: p for r, p in zip(rules, node._parents, strict=True)}
 
     def name(match: re.Match) -> str:
+        if match[1] == "out":
+            return grouped(names[id(node)])
         if match[1] not in letters:
             return match[0]
         parent = letters[match[1]]
         return grouped(names[id(parent)]) if parent is not None else "const"  # raw data, not a node
 
-    return re.sub(r"\b([a-z])\b", name, rule)
+    return re.sub(r"\b([a-z]|out)\b", name, rule)
 
 
 def grouped(name: str) -> str:
@@ -75,11 +78,11 @@ def heading(node: Node, names: dict[int, str]) -> str:
 
 
 def op_note(node: Node) -> str:
-    """The op's class and, when its docstring gives no per-input rule, its first line."""
-    _, rules = derivative_rules(node._fn)
+    """The op's class and, for an op without per-input rules, what ``derivative_rules`` shows."""
+    formula, rules = derivative_rules(node._fn)
     if len(rules) == len(node._parents):
         return node._fn.__name__  # each input's line shows its rule, in the inputs' names
-    return f"{node._fn.__name__}: {node._fn.__doc__.strip().splitlines()[0]}"
+    return f"{node._fn.__name__}: {formula}"
 
 
 def expression(node: Node, names: dict[int, str]) -> str:

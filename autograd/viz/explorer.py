@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import html
-import inspect
 import json
 import os
 import re
@@ -219,7 +218,7 @@ def module_painter(painter: Painter, name: str, members: list[Node]) -> Painter:
 def node_payload(painter: Painter) -> tuple[dict[str, dict], dict[str, dict]]:
     """Per node: name, kind, data, grad, module, inputs, colour by gradient, and for an op
     its expression, its rule per input in the inputs' names and the key of its entry in the
-    op table (formula and rules as the docstring writes them)."""
+    op table (formula and rules from the op's ``rule``, as ``derivative_rules`` gives them)."""
     scale = Scale([magnitude(painter.grad(n)) for n in painter.nodes])
     nodes, ops = {}, {}
     for node in painter.nodes:
@@ -261,10 +260,9 @@ def kind_of(node: Node, painter: Painter) -> str:
 
 
 def op_payload(fn: type) -> dict:
-    """An op's name, formula and local rules (from its docstring, as ``explain`` reads them)."""
+    """An op's name, formula and local rules (the op table's ``rule``, as ``explain`` reads them)."""
     formula, rules = derivative_rules(fn)
-    if not rules:  # the rules are further down the docstring (e.g. Linear's "dx = g @ W, ...")
-        rules = [line for line in inspect.cleandoc(fn.__doc__ or "").splitlines()[1:] if line.strip()]
+    rules = rules or ["(no rule given)"]
     return {"op": fn.name(), "function": fn.__name__, "formula": formula, "rules": rules}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograd import Tensor, Value
+from autograd import Function, Tensor, Value
 from autograd import functions as F
 from autograd.viz import backward_frames, explain
 from autograd.viz.core import derivative_rules, fmt, graph_nodes
@@ -135,10 +135,37 @@ def test_explain_latex_is_one_align_block_with_partials():
     assert r"e &= a \cdot b" in tex
 
 
-def test_derivative_rules_come_from_the_docstring_first_line():
+def test_derivative_rules_come_from_the_op_tables_rule():
     assert derivative_rules(F.Mul) == ("a * b", ["da = g * b", "db = g * a"])
+    assert derivative_rules(F.Tanh) == ("tanh(a)", ["da = g * (1 - out ** 2)"])
     op, rules = derivative_rules(F.Maximum)
-    assert rules == [] and op.startswith("max(a, b)")
+    assert op == "maximum(a, b)"
+    assert rules == [f"da = {F.Maximum.rule[0]}", f"db = {F.Maximum.rule[1]}"]
+
+
+def test_a_function_without_rule_shows_its_docstring_first_line_unparsed():
+    class Twice(Function):
+        """2 * a;  da = 2 * g."""
+
+        @staticmethod
+        def forward(ctx, a):
+            return 2 * a
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g
+
+    assert derivative_rules(Twice) == ("2 * a;  da = 2 * g.", [])
+    out = Twice.apply(Value(3.0, label="x"))
+    assert "[Twice: 2 * a;  da = 2 * g.]" in explain(out)
+    assert "Twice.backward(g) = 1 × 2 = 2" in explain(out)
+
+
+def test_explain_names_the_output_in_rules_that_use_it():
+    x = Value(0.5, label="x")
+    y = x.tanh()
+    y.label = "y"
+    assert f"dy/dx = g * (1 - y ** 2) = 1 × {fmt(1 - y.data ** 2)} = " in explain(y)
 
 
 def test_frame_captions_name_nodes_as_the_picture_does():

@@ -510,8 +510,8 @@ class Where(Function):
     def backward(ctx, g):
         (condition,) = ctx.saved_tensors
         _, x_shape, y_shape = ctx.shapes
-        gx = None if x_shape is None else sum_to(where(condition, g, 0.0), x_shape)
-        gy = None if y_shape is None else sum_to(where(condition, 0.0, g), y_shape)
+        gx = None if x_shape is None else sum_to(masked(g, condition), x_shape)
+        gy = None if y_shape is None else sum_to(masked(g, ~condition), y_shape)
         return None, gx, gy
 
 

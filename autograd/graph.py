@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from . import hooks
+
 
 class _ThreadModes(threading.local):
     """Each thread's own grad mode; a thread that never set it records (True)."""
@@ -213,6 +215,13 @@ class Node:
     def ones(self) -> Any:
         """Ones shaped like ``data`` (1.0 for a scalar): the seed of a backward pass."""
         raise NotImplementedError
+
+    def register_hook(self, hook: Callable[[Any], Any]) -> hooks.RemovableHandle:
+        """Call ``hook(grad)`` when a backward pass has this node's gradient; a result replaces it.
+
+        PyTorch's semantics (``autograd/hooks.py``); returns a handle with ``remove()``.
+        """
+        return hooks.register_hook(self, hook)
 
     def _bump_version(self) -> None:
         """Say that ``data`` was changed in place (an optimizer step, ``t[i] = x``).
@@ -455,14 +464,20 @@ def backward(
         order = topological_order(root)
         if root._versioned:
             _check_unchanged(order)
-        _run(root, grad, order, create_graph)
+        if hooks.registry and hooks.any_hooks():  # one look per pass: no hooks, no extra work
+            hooks.backward_with_hooks(root, grad, order, create_graph, _run)
+        else:
+            _run(root, grad, order, create_graph)
         if create_graph:
             _keep_values_only(order)
         return ()
 
 
-def _run(root: Node, grad: Any, order: list[Node], create_graph: bool) -> None:
-    """The chain rule over ``order``, each gradient added into its node's ``.grad``."""
+def _run(
+    root: Node, grad: Any, order: list[Node], create_graph: bool,
+    gradient_of: Callable[[Node], Any] | None = None, receive: Callable | None = None,
+) -> None:
+    """The chain rule over ``order``, each gradient added into its node's ``.grad`` (hooks: other consumers)."""
     if create_graph and not isinstance(grad, Node):
         grad = root.wrap(grad)
     old = root.grad
@@ -470,7 +485,7 @@ def _run(root: Node, grad: Any, order: list[Node], create_graph: bool) -> None:
     previous = _modes.enabled
     grad_mode.set(create_graph)
     try:
-        walk(order, create_graph, None, _add_to_grads)
+        walk(order, create_graph, gradient_of, receive or _add_to_grads)
     finally:
         grad_mode.set(previous)
 
@@ -504,7 +519,10 @@ def _gradients_at(root: Node, grad: Any, create_graph: bool, inputs: tuple[Node,
     previous = _modes.enabled
     grad_mode.set(create_graph)
     try:
-        walk(order, create_graph, totals.get, receive)
+        if hooks.registry and hooks.any_hooks():
+            hooks.walk_aside_with_hooks(order, create_graph, totals, inputs, receive)
+        else:
+            walk(order, create_graph, totals.get, receive)
     finally:
         grad_mode.set(previous)
     found = [totals.get(x) for x in inputs]

@@ -477,7 +477,7 @@ def _run(
     root: Node, grad: Any, order: list[Node], create_graph: bool,
     gradient_of: Callable[[Node], Any] | None = None, receive: Callable | None = None,
 ) -> None:
-    """The chain rule over ``order``, each gradient added into its node's ``.grad`` (hooks: other consumers)."""
+    """The chain rule over ``order``, each gradient added into its node's ``.grad`` (or as hooks say)."""
     if create_graph and not isinstance(grad, Node):
         grad = root.wrap(grad)
     old = root.grad

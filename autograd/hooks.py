@@ -95,8 +95,10 @@ def _prune() -> None:
     registry would keep every step's graph alive. Call it holding ``_lock``.
     """
     global _kept_after_prune
-    for key, references in _reference_counts(registry):
-        if references <= _ONLY_HERE:
+    forgotten = True
+    while forgotten:  # again: a node forgotten may have been the last to refer to another
+        forgotten = [key for key, references in _reference_counts(registry) if references <= _ONLY_HERE]
+        for key in forgotten:
             del registry[key]
     _kept_after_prune = len(registry)
 
@@ -126,32 +128,28 @@ def run_hooks(node: graph.Node, grad: Any, create_graph: bool) -> Any:
 
 
 def _checked(node: graph.Node, hook: Hook, result: Any, create_graph: bool) -> Any:
-    """A hook's replacement gradient as the pass needs it, or an error naming the hook."""
+    """A hook's replacement as the pass needs it (a node under ``create_graph``), or an error naming it."""
     name = getattr(hook, "__name__", type(hook).__name__)
-    if isinstance(result, graph.Node):
-        return result if create_graph else result.data
+    is_node = isinstance(result, graph.Node)
+    raw = result.data if is_node else result
+    if isinstance(node.data, float):
+        if not isinstance(raw, Real):
+            raise TypeError(f"hook {name!r} returned {type(result).__name__}: a Value's hook returns None "
+                            f"or the gradient as a number")
+        raw = float(raw)
+    else:
+        shape = getattr(raw, "shape", None)
+        if shape is None:
+            raise TypeError(f"hook {name!r} returned {type(result).__name__}: a tensor's hook returns None "
+                            f"or an array of the tensor's shape {node.data.shape}")
+        if shape != node.data.shape:
+            raise RuntimeError(f"hook {name!r} has changed the size of value: it returned shape {shape} "
+                               f"for a tensor of shape {node.data.shape}; return a gradient of that shape")
+        if type(raw) is not np.ndarray or raw.dtype != node.data.dtype:
+            raw = node.as_data(raw)  # a gradient has its tensor's dtype
     if create_graph:
-        result = node.wrap(result) if _fits(node, result) else result
-    if isinstance(node.data, float):
-        if not isinstance(result, (Real, graph.Node)):
-            raise TypeError(f"hook {name!r} returned {type(result).__name__}: a Value's hook returns "
-                            f"None or the gradient as a number")
-        return result if isinstance(result, graph.Node) else float(result)
-    shape = getattr(result, "shape", None)
-    if shape is None:
-        raise TypeError(f"hook {name!r} returned {type(result).__name__}: a tensor's hook returns None "
-                        f"or an array of the tensor's shape {node.data.shape}")
-    if shape != node.data.shape:
-        raise RuntimeError(f"hook {name!r} has changed the size of value: it returned shape {shape} for "
-                           f"a tensor of shape {node.data.shape}; return a gradient of the tensor's shape")
-    return node.as_data(result) if type(result) is not np.ndarray or result.dtype != node.data.dtype else result
-
-
-def _fits(node: graph.Node, result: Any) -> bool:
-    """Whether a raw replacement can become a gradient node of ``node``'s kind."""
-    if isinstance(node.data, float):
-        return isinstance(result, Real)
-    return getattr(result, "shape", None) == node.data.shape
+        return result if is_node else node.wrap(raw)
+    return raw
 
 
 # ------------------------------------------------------------------ the passes
@@ -180,14 +178,14 @@ def backward_with_hooks(root: graph.Node, grad: Any, order: list, create_graph: 
         return node_grad
 
     def finish(leaf: graph.Node) -> None:
-        total, old = leaf.grad, before.pop(leaf)
-        if total is None:
-            leaf.grad = old
-            return
-        hooked = run_hooks(leaf, total, create_graph)
-        new = hooked if old is None else old + hooked
-        if leaf._checks_leaf_grad:
-            new = leaf._own_grad(new, new is not total and old is None)
+        total, old = leaf.grad, before[leaf]
+        new = old
+        if total is not None:
+            hooked = run_hooks(leaf, total, create_graph)
+            new = hooked if old is None else old + hooked
+            if leaf._checks_leaf_grad:
+                new = leaf._own_grad(new, new is not total and old is None)
+        del before[leaf]  # only now: should a hook fail, the leaf gets its old gradient back
         leaf.grad = new
 
     receive = _finishing_after_last_consumer(order, leaves, graph._add_to_grads, finish)

@@ -31,17 +31,25 @@ _kept_after_prune = 0
 
 
 class RemovableHandle:
-    """What a ``register_*hook`` call returns: ``remove()`` unregisters the hook (also as ``with``)."""
+    """What a ``register_*hook`` call returns: ``remove()`` unregisters the hook (also as ``with``).
+
+    ``table`` maps handle ids to hooks; ``extra`` are tables of per-hook
+    options (keyed by the same id) that forget it too, as in PyTorch.
+    """
 
     _ids = itertools.count()  # next() on it is atomic: handles made in two threads never share an id
 
-    def __init__(self, table: dict[int, Callable[..., Any]], node_id: int | None = None) -> None:
-        self.table, self.id, self._node_id = table, next(RemovableHandle._ids), node_id
+    def __init__(
+        self, table: dict[int, Any], *, extra: tuple[dict[int, Any], ...] = (), node_id: int | None = None
+    ) -> None:
+        self.table, self.id = table, next(RemovableHandle._ids)
+        self._extra, self._node_id = extra, node_id
 
     def remove(self) -> None:
         """Unregister the hook; a second call does nothing."""
         with _lock:
-            self.table.pop(self.id, None)
+            for table in (self.table, *self._extra):
+                table.pop(self.id, None)
             entry = registry.get(self._node_id)
             if entry is not None and entry[1] is self.table and not self.table:
                 del registry[self._node_id]  # no hook left anywhere: backward takes its plain path
@@ -74,7 +82,7 @@ def register_hook(node: graph.Node, hook: Hook) -> RemovableHandle:
             if len(registry) >= 2 * _kept_after_prune + 16:
                 _prune()
             entry = registry[id(node)] = (node, {})
-        handle = RemovableHandle(entry[1], id(node))
+        handle = RemovableHandle(entry[1], node_id=id(node))
         entry[1][handle.id] = hook
     return handle
 

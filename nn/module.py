@@ -9,9 +9,9 @@ torch model. ``save``/``load`` store a state dict as ``.npz`` (no pickle).
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import secrets
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from autograd import Tensor, Value
+from autograd.hooks import RemovableHandle
 
 _generator = np.random.default_rng()
 
@@ -111,17 +112,31 @@ class Module:
 
     # ----------------------------------------------------------------- hooks
 
-    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
         """Run ``hook(module, args)`` before each forward; a non-None result replaces ``args``.
 
-        A result that is not a tuple becomes the single argument. Returns a
-        handle whose ``remove()`` unregisters the hook.
+        A result that is not a tuple becomes the single argument. With
+        ``with_kwargs`` it is ``hook(module, args, kwargs)`` returning None or
+        ``(new_args, new_kwargs)``; ``prepend`` runs it before the hooks
+        already registered. Returns a handle whose ``remove()`` unregisters it.
         """
-        return self._hook_table().add(self._hooks.pre, hook)
+        return self._hook_table().add("pre", hook, prepend, with_kwargs)
 
-    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
-        """Run ``hook(module, args, output)`` after each forward; a non-None result replaces the output."""
-        return self._hook_table().add(self._hooks.post, hook)
+    def register_forward_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """Run ``hook(module, args, output)`` after each forward; a non-None result replaces the output.
+
+        ``args`` are those forward got (after the pre-hooks). With
+        ``with_kwargs`` it is ``hook(module, args, kwargs, output)``;
+        ``prepend`` runs it first; ``always_call`` runs it even when forward
+        (or an earlier hook) raised, with the output so far (None), before the
+        error propagates. Returns a handle whose ``remove()`` unregisters it.
+        """
+        return self._hook_table().add("post", hook, prepend, with_kwargs, always_call)
 
     def _hook_table(self) -> _HookTable:
         if "_hooks" not in self.__dict__:
@@ -292,49 +307,85 @@ class Module:
 _CONTAINERS = (list, tuple, dict)
 
 
-class RemovableHandle:
-    """What ``register_forward_hook`` returns: ``remove()`` unregisters the hook (also as ``with``)."""
-
-    _ids = itertools.count()  # next() on it is atomic: handles made in two threads never share an id
-
-    def __init__(self, table: dict[int, Callable[..., Any]]) -> None:
-        self.table, self.id = table, next(RemovableHandle._ids)
-
-    def remove(self) -> None:
-        self.table.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
-
-
 class _HookTable:
-    """A module's forward pre-hooks and hooks, in registration order, and the call that runs them."""
+    """A module's forward pre-hooks and hooks, in order, their options, and the call that runs them."""
 
     def __init__(self) -> None:
         self.pre: dict[int, Callable[..., Any]] = {}
         self.post: dict[int, Callable[..., Any]] = {}
+        self.with_kwargs: dict[int, bool] = {}
+        self.always_call: dict[int, bool] = {}
 
-    def add(self, table: dict[int, Callable[..., Any]], hook: Callable[..., Any]) -> RemovableHandle:
+    def add(
+        self, kind: str, hook: Callable[..., Any], prepend: bool, with_kwargs: bool, always_call: bool = False
+    ) -> RemovableHandle:
         if not callable(hook):
             raise TypeError(f"a forward hook must be callable, got {type(hook).__name__}")
-        handle = RemovableHandle(table)
-        table[handle.id] = hook
+        table = self.pre if kind == "pre" else self.post
+        handle = RemovableHandle(table, extra=(self.with_kwargs, self.always_call))
+        if prepend:  # in place: the handles of the hooks already there hold this very dict
+            rest = list(table.items())
+            table.clear()
+            table[handle.id] = hook
+            table.update(rest)
+        else:
+            table[handle.id] = hook
+        if with_kwargs:
+            self.with_kwargs[handle.id] = True
+        if always_call:
+            self.always_call[handle.id] = True
         return handle
 
     def call(self, module: Module, *args: Any, **kwargs: Any) -> Any:
-        for hook in list(self.pre.values()):
-            result = hook(module, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        output = module.forward(*args, **kwargs)
-        for hook in list(self.post.values()):
-            result = hook(module, args, output)
-            if result is not None:
-                output = result
+        """PyTorch's ``Module._call_impl``: pre-hooks, forward, hooks (``always_call`` ones even on error)."""
+        args, kwargs = self._before(module, args, kwargs)
+        output, called = None, set()
+        try:
+            output = module.forward(*args, **kwargs)
+            for key, hook in list(self.post.items()):
+                called.add(key)
+                output = self._run_hook(key, hook, module, args, kwargs, output)
+        except Exception:
+            self._after_error(module, args, kwargs, output, called)
+            raise
         return output
+
+    def _before(self, module: Module, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        for key, hook in list(self.pre.items()):
+            if key in self.with_kwargs:
+                result = hook(module, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                            f"but got {result!r}."
+                        )
+                    args, kwargs = result
+            else:
+                result = hook(module, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        return args, kwargs
+
+    def _run_hook(self, key: int, hook: Callable[..., Any], module: Module, args: tuple, kwargs: dict,
+                  output: Any) -> Any:
+        """One forward hook; its non-None result replaces the output."""
+        result = hook(module, args, kwargs, output) if key in self.with_kwargs else hook(module, args, output)
+        return output if result is None else result
+
+    def _after_error(self, module: Module, args: tuple, kwargs: dict, output: Any, called: set) -> None:
+        """The ``always_call`` hooks not run yet; their own errors become warnings (the first error wins)."""
+        for key, hook in list(self.post.items()):
+            if key not in self.always_call or key in called:
+                continue
+            try:
+                output = self._run_hook(key, hook, module, args, kwargs, output)
+            except Exception as error:  # noqa: BLE001 (PyTorch silences it: forward's error is raised)
+                warnings.warn(
+                    f"module forward hook with ``always_call=True`` raised an exception that was silenced "
+                    f"as another error was raised in forward: {error}",
+                    stacklevel=3,
+                )
 
 
 def _expand(name: str, item: Any) -> Iterator[tuple[str, Any]]:

@@ -422,7 +422,9 @@ def backward_steps(root: Node, grad: Any, create_graph: bool = False) -> Iterato
 
     Yields ``(node, node_grad, [(input, contribution), ...])`` per op, in the
     order backward runs them, each input with what this op adds to its
-    gradient (None: nothing). For step-through pictures and ``explain``.
+    gradient (None: nothing). For step-through pictures and ``explain``. An
+    op's hooks run as in ``backward`` (its step shows the hooked gradient);
+    leaves' hooks do not.
     """
     totals, steps = {root: grad}, []
 
@@ -433,7 +435,11 @@ def backward_steps(root: Node, grad: Any, create_graph: bool = False) -> Iterato
     previous = _modes.enabled
     grad_mode.set(create_graph)
     try:
-        walk(topological_order(root, clear=False), create_graph, totals.get, receive)
+        order = topological_order(root, clear=False)
+        if hooks.registry and hooks.any_hooks():  # ops' hooks change what flows on, as in backward
+            hooks.walk_aside_with_hooks(order, create_graph, totals, (), receive)
+        else:
+            walk(order, create_graph, totals.get, receive)
     finally:
         grad_mode.set(previous)
     yield from steps

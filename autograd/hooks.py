@@ -118,6 +118,14 @@ def any_hooks() -> bool:
         return bool(registry)
 
 
+def hook_names(node: graph.Node) -> list[str]:
+    """The names of ``node``'s hooks in the order they run (for pictures); [] without hooks."""
+    entry = registry.get(id(node))
+    if entry is None or entry[0] is not node:
+        return []
+    return [getattr(hook, "__name__", type(hook).__name__) for hook in list(entry[1].values())]
+
+
 def run_hooks(node: graph.Node, grad: Any, create_graph: bool) -> Any:
     """``grad`` passed through ``node``'s hooks in registration order; each may replace it.
 

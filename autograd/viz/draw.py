@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import functions as F
 from ..graph import Node
+from ..hooks import hook_names
 from .core import (
     EXPLODING,
     VANISHING,
@@ -53,6 +54,7 @@ SCALE = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2
 VANISHING_STYLE = {"fillcolor": "#d9d9d9", "style": "filled,dashed", "color": "#636363"}
 EXPLODING_STYLE = {"fillcolor": "#e31a1c", "fontcolor": "white", "color": "#67000d", "penwidth": "3"}
 FOCUS, RECEIVER = "#d62728", "#ff7f0e"
+HOOKED = {"color": "#7b3294", "penwidth": "2.5"}  # a node with gradient hooks
 
 
 @dataclass
@@ -213,6 +215,9 @@ class Painter:
             fields.insert(0, self.names[id(node)] + (" (const)" if is_constant(node) else ""))
         if self.show_grad:
             fields.append(self.grad_field(node))
+        hooked = hook_names(node)
+        if hooked:
+            fields.append(hook_field(hooked))
         key, name = self.keys[id(node)], self.names[id(node)]
         style = {"id": key, "tooltip": name, **self.value_style(node)}
         self.boxes[box].append((key, self.record(fields), style))
@@ -255,6 +260,8 @@ class Painter:
             style.update(style="filled,bold", fillcolor="#fff2cc")
         if self.scale is not None:
             style.update(self.scale.style(magnitude(self.grad(node))))
+        if hook_names(node):
+            style.update(HOOKED)
         style.update(self.overlay_style(node))
         if id(node) in self.marked:
             style.update(color=FOCUS, penwidth="3" if node is self.highlight else "2")
@@ -351,6 +358,12 @@ class Painter:
             style.update(label=self.overlay.edge_notes[key], fontcolor=FOCUS, color=FOCUS,
                          penwidth="2", fontsize="10")
         return style
+
+
+def hook_field(names: list[str]) -> str:
+    """"⚓ hook: clip" (or "⚓ 3 hooks: a, b, …"): the gradient hooks that will change this node's grad."""
+    shown = ", ".join(names[:2]) + (", …" if len(names) > 2 else "")
+    return f"⚓ hook: {shown}" if len(names) == 1 else f"⚓ {len(names)} hooks: {shown}"
 
 
 def op_label(node: Node) -> str:

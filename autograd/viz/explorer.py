@@ -28,6 +28,7 @@ import graphviz
 import numpy as np
 
 from ..graph import Node
+from ..hooks import hook_names
 from .core import derivative_rules, fmt, grad_summary, magnitude, raw
 from .draw import Overlay, Painter, Scale, check_options, pipe
 from .explain import expression, grouped, local_rule
@@ -235,6 +236,7 @@ def node_payload(painter: Painter) -> tuple[dict[str, dict], dict[str, dict]]:
             "group": painter.collapse.group.get(id(node)),
             "colour": scale.style(size).get("fillcolor") if size is not None else None,
             "health": scale.health(size) if size is not None else None,
+            "hooks": hook_names(node),
         }
         if node._fn is not None:
             fn = node._fn.__name__

@@ -228,6 +228,7 @@ function showDetails(key) {
   }
   const n = P.nodes[baseKey(key)], op = n.fn ? P.ops[n.fn] : null;
   let rows = row("kind", esc(n.kind || "op output")) + (n.module ? row("module", esc(n.module)) : "");
+  if (n.hooks) rows += row("hooks", esc(n.hooks.join(", ")) + " (run on its gradient in backward)");
   if (op) {
     rows += row("op", `${esc(op.function)}: <span class="rule">${esc(n.name)} = ${esc(n.expression)}</span>`);
   }

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from autograd import Tensor, Value, grad, hooks, no_grad
-from autograd.graph import backward
+from autograd.graph import backward, backward_steps
+from autograd.viz import draw_dot
+from autograd.viz.draw import Painter
+from autograd.viz.explorer import node_payload
 
 ENGINES = ["value", "tensor"]
 
@@ -442,3 +445,33 @@ def test_hooks_in_two_threads_on_different_graphs_see_their_own_gradients():
         x = i + 1.0
         assert seen == [(1 + i) * 2 * x] * 30
         assert total == [30 * (1 + i) * 2 * x * (i + 1)] * 4
+
+
+# ------------------------------------------------------------ pictures
+
+
+def test_draw_dot_marks_hooked_nodes_with_their_hook_names_and_a_border():
+    x = Value(2.0, label="x")
+    y = x * 3.0
+    y.label = "y"
+
+    def clip(g):
+        return max(min(g, 1.0), -1.0)
+
+    with y.register_hook(clip), x.register_hook(clip), x.register_hook(lambda g: g):
+        source = draw_dot(y.tanh()).source
+        payload, _ = node_payload(Painter(y.tanh(), "LR", True, None, False, 150))
+    assert "hook: clip" in source and r"2 hooks: clip, \<lambda\>" in source  # escaped for the record
+    assert source.count("#7b3294") == 2  # the two hooked records, nothing else
+    assert sorted(n["hooks"] for n in payload.values() if "hooks" in n) == [["clip"], ["clip", "<lambda>"]]
+    assert "hook" not in draw_dot(y.tanh()).source  # removed: the picture is plain again
+
+
+def test_the_step_through_shows_what_flows_after_an_ops_hook():
+    x = Value(2.0)
+    y = x * 3.0
+    z = y * 1.0
+    with y.register_hook(lambda g: g * 10.0):
+        steps = {id(node): (node_grad, sent) for node, node_grad, sent in backward_steps(z, 1.0)}
+    node_grad, sent = steps[id(y)]
+    assert node_grad == 10.0 and sent[0] == (x, 30.0)

@@ -254,6 +254,8 @@ def _hooked_ends(root: graph.Node, order: list, wanted: Callable[[graph.Node], b
 
 def _finishing_after_last_consumer(order: list, ends: list, receive: Callable, finish: Callable) -> Callable:
     """``receive`` followed, after each op, by ``finish(end)`` for every end whose last consumer it is."""
+    if not ends:
+        return receive
     wanted = {id(end) for end in ends}
     last: dict[int, Any] = {}
     for node in order:

@@ -64,18 +64,29 @@ def no_hooks_left_behind():
 # ------------------------------------------------------------ order and values
 
 
+def tied_leaves_graph(a, w, c):
+    """a and w both last feed b = w * a: leaves readied together run in the op's input order."""
+    b = w * a
+    d = (b * c + a * w).exp()
+    return {"a": a, "w": w, "c": c, "b": b, "d": d}
+
+
 @pytest.mark.parametrize("engine", ENGINES)
-def test_hooks_fire_in_torchs_order_and_replacements_flow_on(engine):
+@pytest.mark.parametrize(
+    ("build", "leaves", "expected"),
+    [(two_leaf_graph, (0.5, -1.5), "dcbaw"), (tied_leaves_graph, (0.5, -1.5, 0.25), "dcbwa")],
+)
+def test_hooks_fire_in_torchs_order_and_replacements_flow_on(engine, build, leaves, expected):
     """Ops in backward order, each leaf right after its last consumer; every result vs torch."""
-    ours = two_leaf_graph(leaf(engine, 0.5), leaf(engine, -1.5))
-    theirs = two_leaf_graph(torch_leaf(0.5), torch_leaf(-1.5))
+    ours = build(*(leaf(engine, v) for v in leaves))
+    theirs = build(*(torch_leaf(v) for v in leaves))
     for nodes in (ours, theirs):
         nodes["log"] = []
-        for i, name in enumerate("awbcd"):
+        for i, name in enumerate(sorted(k for k in nodes if k != "log")):
             nodes[name].register_hook(logging_hook(nodes["log"], name, factor=i + 2.0))
         nodes["d"].backward()
     assert ours["log"] == pytest.approx(theirs["log"])
-    assert [name for name, _ in ours["log"]] == ["d", "c", "b", "a", "w"]
+    assert "".join(name for name, _ in ours["log"]) == expected
     for name in "aw":
         np.testing.assert_allclose(number(ours[name].grad), number(theirs[name].grad), rtol=1e-12)
 

@@ -486,3 +486,13 @@ def test_the_step_through_shows_what_flows_after_an_ops_hook():
         steps = {id(node): (node_grad, sent) for node, node_grad, sent in backward_steps(z, 1.0)}
     node_grad, sent = steps[id(y)]
     assert node_grad == 10.0 and sent[0] == (x, 30.0)
+
+
+def test_a_value_hook_may_return_a_number_or_a_value_and_grad_stays_a_float():
+    x = Value(1.0)
+    y = x * 2.0
+    y.register_hook(lambda g: Value(3.0))  # a node in a first-order pass: its number is used
+    x.register_hook(lambda g: int(g) + 1)
+    (y * 1.0).backward()
+    assert type(y.grad) is float and y.grad == 3.0
+    assert type(x.grad) is float and x.grad == 7.0

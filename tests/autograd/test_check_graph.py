@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_gradcheck import WrongSquare
 from test_op_table import BINARY_OPS, UNARY_OPS, VALUE_BINARY, VALUE_UNARY
 
 import nn
@@ -24,32 +25,20 @@ from autograd.check import FULL_LIMIT, recorded
 rng = np.random.default_rng(0)
 
 
-class BrokenSquare(Function):
-    """a**2 with backward off by a factor 1.5 (3 a g instead of 2 a g)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return a * a
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return 3 * a * g
+def function(name: str, forward, backward) -> type[Function]:
+    """A custom Function class named ``name`` with the given forward(ctx, *inputs) and backward(ctx, g)."""
+    return type(name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
 
 
-class WrongSignProduct(Function):
-    """a * b with the wrong sign on b's gradient."""
+def _save_both_and_multiply(ctx, a, b):
+    ctx.save_for_backward(a, b)
+    return a * b
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a * b
 
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        return g * b, -g * a
+WrongSignProduct = function(  # a * b with the wrong sign on b's gradient
+    "WrongSignProduct", _save_both_and_multiply,
+    lambda ctx, g: (g * ctx.saved_tensors[1], -g * ctx.saved_tensors[0]),
+)
 
 
 class Scale(Function):
@@ -65,7 +54,7 @@ class Scale(Function):
         return g * ctx.k
 
 
-def chain(x, n: int, broken_at: int | None = None, broken=BrokenSquare):
+def chain(x, n: int, broken_at: int | None = None, broken=WrongSquare):  # WrongSquare: 3 a g, not 2 a g
     """n one-op steps from x (each step exactly one recorded op); step ``broken_at`` is the broken op."""
     steps = [lambda h: h.tanh(), lambda h: h * 0.9, lambda h: h + 0.1, lambda h: h.sigmoid()]
     h = x
@@ -86,8 +75,8 @@ def test_broken_function_among_200_ops_is_named_with_its_position_and_values(mak
     with pytest.raises(GradcheckError) as info:
         check_graph(root)
     err = info.value
-    assert err.position == 137 and err.node._fn is BrokenSquare
-    assert "op 137 of 201 in forward order, BrokenSquare" in str(err)
+    assert err.position == 137 and err.node._fn is WrongSquare
+    assert "op 137 of 201 in forward order, WrongSquare" in str(err)
     assert err.input_index == 0
     assert err.analytic == pytest.approx(1.5 * err.numerical, rel=1e-6)
     assert f"analytic {err.analytic:.10g} vs numerical {err.numerical:.10g}" in str(err)
@@ -113,8 +102,8 @@ def test_wrong_sign_in_one_input_names_that_input(engine):
 
 def test_first_broken_op_in_forward_order_is_the_one_named():
     x = Tensor(rng.standard_normal(4), requires_grad=True)
-    first = BrokenSquare.apply(x.tanh())
-    second = BrokenSquare.apply(first.sin())
+    first = WrongSquare.apply(x.tanh())
+    second = WrongSquare.apply(first.sin())
     with pytest.raises(GradcheckError) as info:
         check_graph(second.sum())
     assert info.value.node is first and info.value.position == 2
@@ -123,8 +112,8 @@ def test_first_broken_op_in_forward_order_is_the_one_named():
 def test_broken_op_on_a_large_input_is_found_along_random_directions():
     x = Tensor(rng.standard_normal((20, 10)), requires_grad=True)
     assert x.size > FULL_LIMIT
-    with pytest.raises(GradcheckError, match="BrokenSquare.*a random direction"):
-        check_graph(BrokenSquare.apply(x.tanh()).sum())
+    with pytest.raises(GradcheckError, match="WrongSquare.*a random direction"):
+        check_graph(WrongSquare.apply(x.tanh()).sum())
 
 
 def test_correct_graph_returns_true_and_leaves_gradients_alone():
@@ -262,18 +251,11 @@ def test_hinge_loss_at_its_margin_is_not_a_false_alarm():
 
 
 def test_a_wrong_gradient_at_a_kink_outside_the_one_sided_range_is_caught():
-    class BadRelu(Function):
-        @staticmethod
-        def forward(ctx, a):
-            return np.maximum(a, 0)
-
-        @staticmethod
-        def backward(ctx, g):
-            return 2 * g  # right derivative is 1, left 0: 2 is neither
-
+    # right derivative at 0 is 1, left 0: 2 is neither
+    bad_relu = function("BadRelu", lambda ctx, a: np.maximum(a, 0), lambda ctx, g: 2 * g)
     x = Tensor(np.array([0.0, 1.0]), requires_grad=True)
     with pytest.raises(GradcheckError, match="BadRelu"):
-        check_graph(BadRelu.apply(x).sum())
+        check_graph(bad_relu.apply(x).sum())
 
 
 # ------------------------------------------------------------------- float32
@@ -288,7 +270,7 @@ def test_float32_graph_is_checked_in_float64():
 
 def test_broken_op_in_a_float32_graph_is_named():
     x = Tensor(rng.standard_normal(6).astype(np.float32), requires_grad=True)
-    with pytest.raises(GradcheckError, match="op 11 of 21 in forward order, BrokenSquare"):
+    with pytest.raises(GradcheckError, match="op 11 of 21 in forward order, WrongSquare"):
         check_graph(chain(x, 20, broken_at=10).sum())
 
 
@@ -326,29 +308,13 @@ def test_value_changed_since_the_op_is_refused():
 
 
 def test_wrong_number_or_shape_of_gradients_is_named():
-    class TwoForOne(Function):
-        @staticmethod
-        def forward(ctx, a):
-            return a * 2
-
-        @staticmethod
-        def backward(ctx, g):
-            return g * 2, g
-
-    class WrongShape(Function):
-        @staticmethod
-        def forward(ctx, a):
-            return a * 2
-
-        @staticmethod
-        def backward(ctx, g):
-            return (g * 2).sum()
-
+    two_for_one = function("TwoForOne", lambda ctx, a: a * 2, lambda ctx, g: (g * 2, g))
+    wrong_shape = function("WrongShape", lambda ctx, a: a * 2, lambda ctx, g: (g * 2).sum())
     x = Tensor(rng.standard_normal(3), requires_grad=True)
     with pytest.raises(GradcheckError, match="TwoForOne.*2 gradients for 1 inputs"):
-        check_graph(TwoForOne.apply(x).sum())
+        check_graph(two_for_one.apply(x).sum())
     with pytest.raises(GradcheckError, match=r"WrongShape.*input 0 has shape \(\)"):
-        check_graph(WrongShape.apply(x).sum())
+        check_graph(wrong_shape.apply(x).sum())
 
 
 def test_a_leaf_or_a_non_node_root_is_refused():
@@ -366,13 +332,13 @@ def test_error_message_names_op_label_shape_input_element_and_both_values():
     x = Tensor(rng.standard_normal((2, 2)), requires_grad=True)
     h = x.tanh()
     h.label = "hidden"
-    bad = BrokenSquare.apply(h)
+    bad = WrongSquare.apply(h)
     bad.label = "square"
     with pytest.raises(GradcheckError) as info:
         check_graph(bad.sum())
     message = str(info.value)
     assert message.startswith(
-        "check_graph: op 2 of 3 in forward order, BrokenSquare (label 'square', output shape (2, 2)): "
+        "check_graph: op 2 of 3 in forward order, WrongSquare (label 'square', output shape (2, 2)): "
         "gradient mismatch at input 0, element ("
     )
     assert "atol=1e-05, rtol=0.001" in message and "J^T v" in message

@@ -54,9 +54,11 @@ def check_graph(root: Node, eps: float = 1e-6, atol: float = 1e-5, rtol: float =
     differences disagree (relu at 0, a tie in max, |x| at 0), f is not
     differentiable there and the analytic value passes when it lies between
     them (PyTorch's choices do: relu'(0) = 0, a tie shares g). At a domain
-    border, where one side is NaN (0 ** 2.5 at 0), the defined side is used.
-    A directional check that meets a kink redoes that input element by
-    element. Other NaN and infinity are reported: in an op's output, in its
+    border, where one side is NaN (0 ** 2.5 at 0), the defined side is used
+    (its error is O(eps f''): where f'' is unbounded, as x ** 1.5 at 0, it
+    can exceed atol; a smaller eps then shows the derivative).
+    A directional check that meets a kink or a NaN redoes that input element
+    by element. Other NaN and infinity are reported: in an op's output, in its
     backward (sqrt at 0), or on both sides of its differences.
 
     An op must be re-run on the data it recorded: a Tensor input written in
@@ -238,8 +240,8 @@ def _check_input(node: Node, run: Callable, inputs: list, k: int, grad: Any, v: 
         expected = _directional(projected, [base], [d], eps)
         got = float(np.sum(analytic * d))
         if abs(got - expected) > atol + rtol * abs(expected) or not np.isfinite(got + expected):
-            if _kink_along(projected, base, d, eps, atol, rtol):
-                return _check_elements(projected, base, k, analytic, eps, atol, rtol)
+            if not np.isfinite(got + expected) or _kink_along(projected, base, d, eps, atol, rtol):
+                return _check_elements(projected, base, k, analytic, eps, atol, rtol)  # names the element
             _check_close(got, expected, atol, rtol, f"input {k}", "a random direction d, <d, J^T v>", 1, k)
     return None
 

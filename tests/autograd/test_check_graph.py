@@ -343,3 +343,14 @@ def test_error_message_names_op_label_shape_input_element_and_both_values():
     )
     assert "atol=1e-05, rtol=0.001" in message and "J^T v" in message
     assert info.value.element in [(i, j) for i in range(2) for j in range(2)]
+
+
+def test_a_domain_border_uses_the_defined_side_on_small_and_large_inputs():
+    small = Tensor(np.array([0.0, 1.0]), requires_grad=True)
+    large = Tensor(np.abs(rng.standard_normal((20, 10))) * (rng.random((20, 10)) > 0.5), requires_grad=True)
+    assert check_graph((small**2.5).sum() + (large**2.5).sum())
+    assert check_graph(Value(0.0) ** 2.5 * 1.0)
+    # x**1.5 at 0: the one-sided difference is eps**0.5 (unbounded curvature), so a smaller step
+    with pytest.raises(GradcheckError, match="PowConstant"):
+        check_graph(Value(0.0) ** 1.5 * 1.0)
+    assert check_graph(Value(0.0) ** 1.5 * 1.0, eps=1e-12)

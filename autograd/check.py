@@ -43,6 +43,8 @@ def check_graph(root: Node, eps: float = 1e-6, atol: float = 1e-5, rtol: float =
     of s(x) = <v, f(x)>, by central differences (s(x + eps e_i) - s(x - eps e_i)) / 2 eps
     per element (inputs up to ``FULL_LIMIT`` elements) or along ``DIRECTIONS``
     random directions d, <J_k^T v, d> vs (s(x + eps d) - s(x - eps d)) / 2 eps.
+    An elementwise op (``kind``) has every element checked at once, in three
+    forward runs whatever its size: each output moves with one input element.
     Why J^T v and not the full Jacobian: one backward per op instead of one per
     output element, and a random v leaves no wrong entry of J unseen (a
     cancellation has probability zero). A mismatch is
@@ -233,6 +235,8 @@ def _check_input(node: Node, run: Callable, inputs: list, k: int, grad: Any, v: 
 
     analytic = _analytic(grad, base)
     _check_shapes_at(k, analytic, base)
+    if node._fn.kind == "elementwise" and isinstance(base, Tensor):
+        return _check_elementwise(run, inputs, k, v, analytic, eps, atol, rtol)
     if np.size(base.data) <= FULL_LIMIT:
         return _check_elements(projected, base, k, analytic, eps, atol, rtol)
     for _ in range(DIRECTIONS):
@@ -263,27 +267,69 @@ def _check_shapes_at(k: int, analytic: Any, base: Node) -> None:
 
 def _check_elements(f: Callable, base: Node, k: int, analytic: Any, eps: float, atol: float,
                     rtol: float) -> None:
-    """Every element by central differences, one-sided where the central one cannot judge.
-
-    At a kink the analytic value may lie between the left and right
-    differences; at a domain border (one side NaN: 0 ** 2.5 at 0) the
-    defined side's difference is the numerical value.
-    """
+    """Every element by gradcheck's central differences, one at a time (see ``_settle`` for kinks)."""
     numerical = np.asarray(numerical_grad(f, base, eps=eps)[0], dtype=np.float64)
+
+    def sides(idx: tuple) -> tuple[float, float, float, float]:
+        left, right = _one_sided(f, [base], 0, idx, eps)
+        return left, right, min(left, right), max(left, right)
+
+    _settle(analytic, numerical, sides, atol, rtol)
+    _compare_input(k, analytic, numerical, atol, rtol)
+
+
+def _check_elementwise(run: Callable, inputs: list, k: int, v: np.ndarray, analytic: np.ndarray,
+                       eps: float, atol: float, rtol: float) -> None:
+    """An elementwise op: every element of input k moved at once, three forward runs for any size.
+
+    Each output element depends on one element of input k (its broadcast
+    source), so moving them all moves each output by its own element's step;
+    summing back to input k's shape gives every element's differences.
+    """
+    x, shape = inputs[k], np.shape(inputs[k])
+
+    def moved(step: float) -> tuple[np.ndarray, np.ndarray]:
+        xs = list(inputs)
+        xs[k] = x + step
+        out = v * np.asarray(run(xs)[0], dtype=np.float64)
+        return out, np.broadcast_to((x + step) - x, out.shape)  # the step taken, after rounding
+
+    here, _ = moved(0.0)
+    (plus, up), (minus, down) = moved(eps), moved(-eps)
+    numerical = F.sum_to((plus - minus) / (up - down), shape)
+    left, right = (here - minus) / -down, (plus - here) / up
+    low, high = F.sum_to(np.fmin(left, right), shape), F.sum_to(np.fmax(left, right), shape)
+    left, right = F.sum_to(left, shape), F.sum_to(right, shape)
+    _settle(analytic, numerical, lambda idx: (left[idx], right[idx], low[idx], high[idx]), atol, rtol)
+    _compare_input(k, analytic, numerical, atol, rtol)
+
+
+def _settle(analytic: np.ndarray, numerical: np.ndarray, sides: Callable, atol: float, rtol: float) -> None:
+    """Where the central difference cannot judge an element, the one-sided ones decide (in place).
+
+    ``sides(idx)`` gives the left and right differences and the lowest and
+    highest derivative between them. At a kink (they differ) the analytic
+    value passes when it lies in between; at a domain border (one side NaN:
+    0 ** 2.5 at 0) the defined side is the numerical value.
+    """
     with np.errstate(invalid="ignore"):
         excess = np.abs(analytic - numerical) - (atol + rtol * np.abs(numerical))
         doubtful = (excess > 0) | (~np.isfinite(numerical) & np.isfinite(analytic))
     for idx in map(tuple, np.argwhere(doubtful)):
-        sides = [s for s in _one_sided(f, [base], 0, idx, eps) if np.isfinite(s)]
-        if len(sides) == 1:
-            numerical[idx] = sides[0]  # a domain border: only one side is defined
+        left, right, low, high = sides(idx)
+        defined = [s for s in (left, right) if np.isfinite(s)]
+        if len(defined) == 1:
+            numerical[idx] = defined[0]  # a domain border: only one side is defined
             continue
-        low, high = min(sides, default=0.0), max(sides, default=0.0)
         slack = atol + rtol * max(abs(low), abs(high))
-        if high - low > slack and low - slack <= analytic[idx] <= high + slack:
+        if len(defined) == 2 and high - low > slack and low - slack <= analytic[idx] <= high + slack:
             numerical[idx] = analytic[idx]  # a kink: f is not differentiable here, and backward picked a side
+
+
+def _compare_input(k: int, analytic: np.ndarray, numerical: np.ndarray, atol: float, rtol: float) -> None:
+    """gradcheck's comparison and message for input k alone (the others empty, so k keeps its index)."""
     analytic_all, numerical_all = [np.zeros(0)] * (k + 1), [np.zeros(0)] * (k + 1)
-    analytic_all[k], numerical_all[k] = analytic, numerical  # input k keeps its index in the message
+    analytic_all[k], numerical_all[k] = analytic, numerical
     _compare_full(analytic_all, numerical_all, atol, rtol, 1)
 
 

@@ -354,3 +354,28 @@ def test_a_domain_border_uses_the_defined_side_on_small_and_large_inputs():
     with pytest.raises(GradcheckError, match="PowConstant"):
         check_graph(Value(0.0) ** 1.5 * 1.0)
     assert check_graph(Value(0.0) ** 1.5 * 1.0, eps=1e-12)
+
+
+def test_an_elementwise_op_is_checked_at_every_element_of_a_large_broadcast_input():
+    class UnscaledProduct(Function):
+        """a * b (elementwise, broadcasting) whose gradient for b forgets to sum over the broadcast."""
+
+        kind = "elementwise"
+
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            return g * b, (g * a)[:1]  # only the first row's contribution
+
+    a = Tensor(rng.standard_normal((30, 8)), requires_grad=True)
+    b = Tensor(rng.standard_normal((1, 8)), requires_grad=True)
+    ties = maximum(a, a * 1.0).sum() + a.relu().relu().sum() + (a * b).sum()
+    assert check_graph(ties)
+    with pytest.raises(GradcheckError, match=r"UnscaledProduct.*input 1, element \(0, \d\)") as info:
+        check_graph(UnscaledProduct.apply(a, b).sum())
+    assert info.value.input_index == 1

@@ -85,7 +85,7 @@ def check_graph(root: Node, eps: float = 1e-6, atol: float = 1e-5, rtol: float =
                 _check_op(node, eps, atol, rtol, rng)
         except GradcheckError as err:
             message = str(err).removeprefix("gradcheck: ")
-            if "analytic" in message and "shape" not in message:
+            if "analytic" in message:  # a comparison of values, not of counts or shapes
                 message += (
                     "; the values are <v, d output / d input> for a random v shaped like the op's output: "
                     "backward's J^T v vs central differences of <v, forward>"
@@ -104,7 +104,7 @@ class _NotReproduced(Exception):
 
 
 def _describe(node: Node, position: int, count: int) -> str:
-    """"op 7 of 200 in forward order, Mul '*' (label 'h', output shape (4, 3))"."""
+    """The op's place and names: "op 7 of 200 in forward order, Mul '*' (label 'h', output shape (4, 3))"."""
     fn = node._fn
     name = f" {fn.name()!r}" if fn.name() != fn.__name__ else ""
     details = [f"label {node.label!r}"] if node.label else []
@@ -125,7 +125,8 @@ def recorded(node: Node) -> tuple[list, dict, Callable[[list], tuple[Any, Any]]]
     Values keeps its Context too. A built-in Value op is its own context: its
     inputs are its parents' floats and it reruns the op's ``scalar``, whose
     only params are pow's exponent and leaky_relu's slope, read from what it saved.
-    Returns (inputs, params, run) with ``run(inputs) -> (output, ctx for backward)``.
+    Returns (inputs, params, run) with ``run(inputs) -> (output, ctx for backward)``
+    (a built-in Value op's params go into ``run`` positionally: ``{}`` here).
     """
     fn, ctx, needs = node._fn, node._ctx, node.needs_input_grad
     if ctx is None:

@@ -25,9 +25,10 @@ from autograd.check import FULL_LIMIT, recorded
 rng = np.random.default_rng(0)
 
 
-def function(name: str, forward, backward) -> type[Function]:
+def function(name: str, forward, backward, **attributes) -> type[Function]:
     """A custom Function class named ``name`` with the given forward(ctx, *inputs) and backward(ctx, g)."""
-    return type(name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+    methods = {"forward": staticmethod(forward), "backward": staticmethod(backward)}
+    return type(name, (Function,), {**methods, **attributes})
 
 
 def _save_both_and_multiply(ctx, a, b):
@@ -299,6 +300,13 @@ def test_input_written_in_place_since_the_op_is_refused():
         check_graph(loss)
 
 
+def test_a_tensor_whose_data_was_replaced_is_checked_at_the_data_the_op_recorded():
+    w = Tensor(rng.standard_normal(3), requires_grad=True)
+    loss = (w.tanh() * 2).sum()
+    w.data = np.full(3, 50.0)  # a new array: the op's recorded one is intact
+    assert check_graph(loss)
+
+
 def test_value_changed_since_the_op_is_refused():
     a = Value(0.5)
     out = a.tanh() * 2
@@ -357,25 +365,14 @@ def test_a_domain_border_uses_the_defined_side_on_small_and_large_inputs():
 
 
 def test_an_elementwise_op_is_checked_at_every_element_of_a_large_broadcast_input():
-    class UnscaledProduct(Function):
-        """a * b (elementwise, broadcasting) whose gradient for b forgets to sum over the broadcast."""
-
-        kind = "elementwise"
-
-        @staticmethod
-        def forward(ctx, a, b):
-            ctx.save_for_backward(a, b)
-            return a * b
-
-        @staticmethod
-        def backward(ctx, g):
-            a, b = ctx.saved_tensors
-            return g * b, (g * a)[:1]  # only the first row's contribution
-
+    unscaled_product = function(  # b's gradient forgets to sum over the broadcast: only row 0 counts
+        "UnscaledProduct", _save_both_and_multiply,
+        lambda ctx, g: (g * ctx.saved_tensors[1], (g * ctx.saved_tensors[0])[:1]), kind="elementwise",
+    )
     a = Tensor(rng.standard_normal((30, 8)), requires_grad=True)
     b = Tensor(rng.standard_normal((1, 8)), requires_grad=True)
     ties = maximum(a, a * 1.0).sum() + a.relu().relu().sum() + (a * b).sum()
     assert check_graph(ties)
     with pytest.raises(GradcheckError, match=r"UnscaledProduct.*input 1, element \(0, \d\)") as info:
-        check_graph(UnscaledProduct.apply(a, b).sum())
+        check_graph(unscaled_product.apply(a, b).sum())
     assert info.value.input_index == 1

@@ -22,13 +22,19 @@ Argnums = int | Sequence[int]
 
 
 class GradcheckError(AssertionError):
-    """Backprop and numerical gradients disagree; says where and by how much."""
+    """Backprop and numerical gradients disagree; says where and by how much.
+
+    From ``check_graph`` it also carries the op's ``node`` and its 1-based
+    ``position`` in forward order (None from ``gradcheck``).
+    """
 
     def __init__(self, message: str, input_index: int, element: Any,
-                 analytic: float, numerical: float) -> None:
+                 analytic: float, numerical: float, node: Node | None = None,
+                 position: int | None = None) -> None:
         super().__init__(message)
         self.input_index, self.element = input_index, element
         self.analytic, self.numerical = analytic, numerical
+        self.node, self.position = node, position
 
 
 # ---------------------------------------------------------------- functional
@@ -122,6 +128,19 @@ def _central(f: Callable, base: list, k: int, idx: Any, eps: float) -> float:
     minus, x_minus = _shifted(base, k, idx, -eps)
     # The step actually taken: at |x| >> eps, x + eps rounds, and dividing by 2 eps would be wrong.
     return (_evaluate(f, plus) - _evaluate(f, minus)) / (x_plus - x_minus)
+
+
+def _one_sided(f: Callable, base: list, k: int, idx: Any, eps: float) -> tuple[float, float]:
+    """The left and right differences of ``f`` in element ``idx`` of input ``k``.
+
+    (f(x) - f(x - eps e_i)) / eps and (f(x + eps e_i) - f(x)) / eps: they
+    differ where a kink (relu at 0, a tie in max) lies within eps of x.
+    """
+    here = _evaluate(f, base)
+    _, x = _shifted(base, k, idx, 0.0)
+    plus, x_plus = _shifted(base, k, idx, eps)
+    minus, x_minus = _shifted(base, k, idx, -eps)
+    return (here - _evaluate(f, minus)) / (x - x_minus), (_evaluate(f, plus) - here) / (x_plus - x)
 
 
 def _directional(f: Callable, base: list, direction: list, eps: float) -> float:
@@ -221,22 +240,22 @@ def _projected(f: Callable, base: list, rng: np.random.Generator) -> Callable:
         sample = f(*base)
     if not isinstance(sample, (Value, Tensor)):
         raise TypeError(f"gradcheck: f must return a Value or a Tensor, got {type(sample).__name__}")
-    _check_finite_output(sample)
+    _check_finite_output(sample, "f")
     if isinstance(sample, Value) or sample.size == 1:
         return f
     u = rng.standard_normal(sample.shape)
     return lambda *xs: (f(*xs) * u).sum()
 
 
-def _check_finite_output(out: Node) -> None:
-    """f must be finite at the inputs: no derivative can be checked where it is NaN or infinite."""
+def _check_finite_output(out: Node, what: str) -> None:
+    """``what`` (f, an op) must be finite at the inputs: no derivative is checked at a NaN or infinity."""
     data = np.asarray(out.data, dtype=np.float64)
     bad = ~np.isfinite(data)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise GradcheckError(
-            f"gradcheck: f is non-finite at the inputs (output element {idx} is {data[idx]}); "
-            f"check a point inside f's domain",
+            f"gradcheck: {what} is non-finite at the inputs (output element {idx} is {data[idx]}); "
+            f"check a point inside {what}'s domain",
             -1, idx, float("nan"), float("nan"),
         )
 

@@ -137,6 +137,8 @@ class Tensor(Node):
             out.requires_grad = True
             out._fn, out._ctx = fn, ctx
             ctx._inputs = raw  # backward checks that no saved input's data was replaced
+            if params:
+                ctx.params = params  # check_graph re-runs forward with them
             if fn.saves is None and fn._checks_grads:
                 ctx.roles = roles_by_identity(ctx.saved_tensors, raw, data)
             out._parents = inputs if not constants else tuple(

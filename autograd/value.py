@@ -94,6 +94,8 @@ class Value(Node):
         if out._fn is not None:
             if fn.saves is None:
                 ctx.roles = roles_by_identity(ctx.saved_tensors, tuple(x.data for x in inputs), data)
+            if params:
+                ctx.params = params  # check_graph re-runs forward with them
             out._ctx = ctx
         return out
 

@@ -400,11 +400,15 @@ def _rule(fn: type, position: int) -> str:
 
 
 def _recorded_at(trace: tuple) -> str:
+    """Where the op was recorded (the innermost user frame) and the two user frames that called it."""
     if not trace:
         return "  (no source line outside autograd/ and nn/)"
-    filename, line, function = trace[0]
-    code = linecache.getline(filename, line).strip()
-    return f"  recorded at {filename}:{line} in {function}:\n      {code}"
+    lines = [
+        f"  {'recorded at' if depth == 0 else 'called from'} {filename}:{line} in {function}:\n"
+        f"      {linecache.getline(filename, line).strip()}"
+        for depth, (filename, line, function) in enumerate(trace[:3])
+    ]
+    return "\n".join(lines)
 
 
 def _indices(mask: Any, limit: int = 3) -> tuple:

@@ -5,7 +5,13 @@ added, and how backward walks the graph.
 """
 __version__ = "0.2.0"  # the one place the version is written (pyproject reads it)
 
-from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .anomaly import (
+    AnomalyError,
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from .gradcheck import GradcheckError, grad, gradcheck, numerical_grad, value_and_grad
 from .graph import Context, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import (
@@ -23,9 +29,10 @@ from .value import Value
 from .viz import draw_dot
 
 __all__ = [
-    "AnomalyError", "Context", "Function", "GradcheckError", "Tensor", "Value", "concatenate",
-    "detect_anomaly", "draw_dot", "enable_grad", "get_default_dtype", "grad", "gradcheck", "hessian",
-    "hvp", "is_anomaly_enabled", "is_grad_enabled", "jacobian", "maximum", "minimum", "no_grad",
-    "numerical_grad", "set_default_dtype", "set_detect_anomaly", "set_grad_enabled", "stack",
-    "value_and_grad", "vjp", "where",
+    "Context", "Function", "GradcheckError", "Tensor", "Value", "concatenate", "draw_dot", "enable_grad",
+    "get_default_dtype", "grad", "gradcheck", "hessian", "hvp", "is_grad_enabled", "jacobian",
+    "maximum", "minimum", "no_grad", "numerical_grad", "set_default_dtype", "set_grad_enabled",
+    "stack", "value_and_grad", "vjp", "where",
+    "AnomalyError", "detect_anomaly", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
+    "set_detect_anomaly",
 ]

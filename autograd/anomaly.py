@@ -106,8 +106,11 @@ class detect_anomaly:  # noqa: N801 (PyTorch's name)
     where the op was recorded. Ops that only pass a NaN/inf on are not blamed.
     Any other error in backward gets a note with the op's source line. A
     Tensor op's saved array that changed since it was recorded (even by a
-    write into ``.data``, which versions cannot see) raises ``AnomalyError``.
-    Blocks nest: each restores the mode it found.
+    write into ``.data``, which versions cannot see) raises ``AnomalyError``
+    too: a RuntimeError like the version check's own error (so one ``except``
+    serves both), and it carries the op's node for ``draw_dot(highlight=)``.
+    Every op is checked, recorded or not (``no_grad``); Values save floats,
+    which cannot change in place. Blocks nest: each restores the mode it found.
     """
 
     def __new__(cls, check_nan: bool | Callable = True) -> Any:

@@ -6,6 +6,7 @@ import threading
 import numpy as np
 import pytest
 
+import autograd
 import nn
 from autograd import (
     AnomalyError,
@@ -15,11 +16,11 @@ from autograd import (
     detect_anomaly,
     draw_dot,
     graph,
+    is_anomaly_check_nan_enabled,
     is_anomaly_enabled,
     set_detect_anomaly,
     value,
 )
-from autograd.anomaly import is_anomaly_check_nan_enabled
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's divide-by-zero warnings
 
@@ -258,6 +259,27 @@ def test_finite_graph_gives_identical_results_in_anomaly_mode(engine):
         on = mlp_gradients(engine)
     for a, b in zip(off, on, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_functional_grad_second_order_and_edge_shapes_work_in_anomaly_mode():
+    def f(x):
+        return (x * x.sin()).sum()
+
+    x = Tensor([0.5, -1.0], requires_grad=True, dtype=np.float64)
+    off = (autograd.grad(f)(x), autograd.hessian(f)(np.array([0.5, -1.0])))
+    with detect_anomaly():
+        on = (autograd.grad(f)(x), autograd.hessian(f)(np.array([0.5, -1.0])))
+        v = Value(0.7)  # a Value in: its gradient as a float (grad's rule)
+        dv = autograd.grad(lambda v: v.tanh() ** 3)(v)  # a float: a Value in gives a float gradient
+        empty = Tensor(np.zeros((0, 3)), requires_grad=True)
+        empty.log().sum().backward()  # nothing to check: no element
+        scalar = Tensor(0.0, requires_grad=True, dtype=np.float64)
+        with pytest.raises(AnomalyError, match=r"Log \(log\) produced -inf"):
+            scalar.log()
+    np.testing.assert_array_equal(off[0].data, on[0].data)
+    np.testing.assert_array_equal(off[1], on[1])
+    assert dv == autograd.grad(lambda v: v.tanh() ** 3)(Value(0.7))
+    assert empty.grad.shape == (0, 3)
 
 
 def test_off_nothing_raises_and_nothing_is_swapped():

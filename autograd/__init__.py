@@ -5,6 +5,13 @@ added, and how backward walks the graph.
 """
 __version__ = "0.2.0"  # the one place the version is written (pyproject reads it)
 
+from .anomaly import (
+    AnomalyError,
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from .check import check_graph
 from .gradcheck import GradcheckError, grad, gradcheck, numerical_grad, value_and_grad
 from .graph import Context, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -28,4 +35,6 @@ __all__ = [
     "get_default_dtype", "grad", "gradcheck", "hessian", "hvp", "is_grad_enabled", "jacobian",
     "maximum", "minimum", "no_grad", "numerical_grad", "set_default_dtype", "set_grad_enabled",
     "stack", "value_and_grad", "vjp", "where",
+    "AnomalyError", "detect_anomaly", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
+    "set_detect_anomaly",
 ]

@@ -401,7 +401,9 @@ def walk(
     and ``backward_steps`` in a dict. The caller sets grad mode (on with
     ``create_graph``: the formulas then build graph). A callback, not a
     generator: no tuple per node and no generator resume on the Value hot
-    path (``backward_steps`` is the generator, built on it).
+    path (``backward_steps`` is the generator, built on it). Anomaly mode
+    swaps this module-level name for a checking walk (``anomaly.py``): callers
+    look ``walk`` up here at each pass.
     """
     for node in order:
         node_grad = node.grad if gradient_of is None else gradient_of(node)

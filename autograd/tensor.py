@@ -111,7 +111,10 @@ class Tensor(Node):
 
     @classmethod
     def _apply(cls, fn: type[Function], inputs: tuple, params: dict) -> Tensor:
-        """Run ``fn.forward`` on the inputs' arrays; record it if any input needs a grad."""
+        """Run ``fn.forward`` on the inputs' arrays; record it if any input needs a grad.
+
+        Anomaly mode swaps this method for a checking one (``anomaly.py``).
+        """
         ctx = Context()
         raw, needs, constants = [], [], False
         for x in inputs:  # one plain loop: comprehensions cost a call each

@@ -257,7 +257,10 @@ class _ConstantValue(Value):
 def _make(
     data: float, fn: type[Function], parents: tuple, saved: tuple, node_type: type = Value
 ) -> Value:
-    """The output node of ``fn``; recorded only when grad mode is on (else a constant)."""
+    """The output node of ``fn``; recorded only when grad mode is on (else a constant).
+
+    Anomaly mode swaps this module-level function for a checking one (``anomaly.py``).
+    """
     if grad_mode.enabled:
         out = _new(node_type)
         out._fn, out._parents, out.saved_tensors = fn, parents, saved

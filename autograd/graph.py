@@ -302,7 +302,7 @@ class Function:
 
     symbol = ""
     rule: tuple[str, ...] = ()  # per input, its gradient as text (explain, pictures): ("g * cos(a)",)
-    kind = "other"  # "elementwise", "linear" (in its inputs) or "other": for forward mode (issue 15)
+    kind = "other"  # forward mode's rule: "elementwise", "linear", "multilinear" or "other" (forward.py)
     saves: tuple | None = None  # the roles of the saved items (see saved_nodes); None: found by identity
     _checks_grads = False  # True for a user's Function: the driver checks what backward returns
 

@@ -1,4 +1,4 @@
-"""vjp, jacobian, hessian, hvp (and jvp once it lands): torch.func's results, closed forms, errors.
+"""vjp, jvp, jacobian, hessian, hvp: torch.func's results, closed forms, errors.
 
 Each function of the table is written twice, once on chaingrad's Tensor and
 once on torch (as ``lib`` calls), and compared in float64 to 1e-10. The
@@ -169,12 +169,9 @@ def test_value_vjp_matches_torch_and_takes_a_cotangent(torch):
         assert g == pytest.approx(e.item(), abs=TOL)
 
 
-# ------------------------------------------------------ forward mode (pending)
-
-needs_jvp = pytest.mark.skipif(not hasattr(autograd, "jvp"), reason="forward mode lands with the op table")
+# ------------------------------------------------------------ forward mode
 
 
-@needs_jvp
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_jvp_matches_torch_func_jvp(torch, name):
     x, t = two_by_three(), np.random.default_rng(9).standard_normal((2, 3))
@@ -185,7 +182,6 @@ def test_jvp_matches_torch_func_jvp(torch, name):
     np.testing.assert_allclose(tangent_out, expected.numpy(), rtol=0, atol=TOL)
 
 
-@needs_jvp
 def test_jvp_on_values_matches_torch_func_jvp(torch):
     point, tangent = (0.3, -0.7, 1.2), (0.5, 2.0, -1.0)
     out, tangent_out = autograd.jvp(scalar_function, tuple(Value(p) for p in point), tangent)
@@ -194,7 +190,6 @@ def test_jvp_on_values_matches_torch_func_jvp(torch):
     assert tangent_out.data == pytest.approx(expected.item(), abs=TOL)
 
 
-@needs_jvp
 def test_jvp_refuses_a_tangent_of_another_shape():
     with pytest.raises(ValueError, match="shape"):
         autograd.jvp(lambda x: x * 2.0, (np.ones(3),), (np.ones(2),))

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import graph, value
 from .functions import expand, zeros_like
-from .graph import Context, Function, Node, _GraphContext, enable_grad
+from .graph import Context, Function, Node, _GraphContext, enable_grad, is_grad_enabled
 from .tensor import Tensor
 from .value import Value
 
@@ -71,27 +71,56 @@ def trace(differentiable: bool) -> Iterator[Trace]:
 # --------------------------------------------------- the swapped recording functions
 
 
-def _traced_make(data: float, fn: type[Function], parents: tuple, saved: tuple, node_type: type = Value) -> Value:
+def _traced_make(
+    data: float, fn: type[Function], parents: tuple, saved: tuple, node_type: type = Value
+) -> Value:
     """``value._make`` while a jvp runs: the node, then its tangent."""
-    out = _plain_make(data, fn, parents, saved, node_type)
-    if _open.traces and not isinstance(out, value._AppliedValue):  # an applied Function: in _apply
-        push(out, fn, parents, {})
-    return out
+    if issubclass(node_type, value._AppliedValue):  # a user's Function: its tangent comes in _apply
+        return _plain_make(data, fn, parents, saved, node_type)
+    return _traced(lambda: _plain_make(data, fn, parents, saved, node_type), fn, parents, {})
 
 
 def _traced_value_apply(cls: type, fn: type[Function], inputs: tuple, params: dict) -> Value:
     """``Value._apply`` (a user's Function on Values) while a jvp runs: the node, then its tangent."""
-    out = _plain_value_apply.__func__(cls, fn, inputs, params)
-    if _open.traces:
-        push(out, fn, out._parents, params)
-    return out
+    return _traced(lambda: _plain_value_apply.__func__(cls, fn, inputs, params), fn, inputs, params)
 
 
 def _traced_tensor_apply(cls: type, fn: type[Function], inputs: tuple, params: dict) -> Tensor:
     """``Tensor._apply`` while a jvp runs: the node, then its tangent."""
-    out = _plain_tensor_apply.__func__(cls, fn, inputs, params)
-    if _open.traces:
+    return _traced(lambda: _plain_tensor_apply.__func__(cls, fn, inputs, params), fn, inputs, params)
+
+
+def _traced(record: Callable[[], Node], fn: type[Function], inputs: tuple, params: dict) -> Node:
+    """``record()``'s node with its tangents pushed, when an input carries one.
+
+    Under ``no_grad`` the op is recorded all the same, for its tangent, and
+    then cut loose: forward mode ignores ``no_grad``, as in PyTorch, and the
+    result stays a constant for reverse mode.
+    """
+    if not _carries_tangent(inputs):
+        return record()
+    if is_grad_enabled():
+        out = record()
         push(out, fn, inputs, params)
+        return out
+    with enable_grad():
+        out = record()
+    push(out, fn, out._parents if isinstance(out, Value) else inputs, params)
+    return _constant(out)
+
+
+def _carries_tangent(inputs: tuple) -> bool:
+    return any(x in trace.tangents for trace in _open.traces for x in inputs if isinstance(x, Node))
+
+
+def _constant(out: Node) -> Node:
+    """``out`` cut from the graph, as an op under ``no_grad`` makes it."""
+    out._fn, out._parents = None, ()
+    if isinstance(out, Tensor):
+        out._ctx, out.requires_grad = None, False
+    elif type(out) is Value:
+        out.saved_tensors = ()
+        out.__class__ = value._ConstantValue
     return out
 
 
@@ -138,15 +167,13 @@ def _uninstall() -> None:
 def push(out: Node, fn: type[Function], inputs: tuple, params: dict) -> None:
     """Give the new node ``out`` its tangent in every open trace where an input has one.
 
-    Innermost trace first; while a trace computes its tangent only the traces
+    Outermost trace first; while a trace computes its tangent only the traces
     outside it are open, so the ops of that computation get tangents in the
-    outer traces (jvp of jvp) and never recurse into their own. An op that
-    was not recorded (under ``no_grad``) is a constant: tangent 0.
+    outer traces (jvp of jvp: ``out`` already has its outer tangents) and
+    never recurse into their own.
     """
     traces = _open.traces
-    if out._fn is None:
-        return
-    for level in range(len(traces) - 1, -1, -1):
+    for level in range(len(traces)):
         current = traces[level]
         tangents = [current.tangents.get(x) if isinstance(x, Node) else None for x in inputs]
         if all(t is None for t in tangents):
@@ -160,7 +187,9 @@ def push(out: Node, fn: type[Function], inputs: tuple, params: dict) -> None:
             current.tangents[out] = tangent
 
 
-def tangent_of(out: Node, fn: type[Function], inputs: tuple, params: dict, tangents: list, graph: bool) -> Any:
+def tangent_of(
+    out: Node, fn: type[Function], inputs: tuple, params: dict, tangents: list, graph: bool
+) -> Any:
     """d out = J t for the op ``fn`` that made ``out``, by the rule its ``kind`` names."""
     rule = _RULES.get(fn.kind)
     if rule is None:
@@ -171,7 +200,9 @@ def tangent_of(out: Node, fn: type[Function], inputs: tuple, params: dict, tange
     return _as_tangent(rule(out, fn, inputs, params, tangents, graph), out, fn, graph)
 
 
-def elementwise(out: Node, fn: type[Function], inputs: tuple, params: dict, tangents: list, graph: bool) -> Any:
+def elementwise(
+    out: Node, fn: type[Function], inputs: tuple, params: dict, tangents: list, graph: bool
+) -> Any:
     """sum_k backward(g = t_k)[k]: the local derivative times the tangent, with no reduction.
 
     An elementwise op's backward returns local_k * g per input, summed down to
@@ -191,13 +222,17 @@ def elementwise(out: Node, fn: type[Function], inputs: tuple, params: dict, tang
     return total
 
 
-def linear(out: Node, fn: type[Function], inputs: tuple, params: dict, tangents: list, graph: bool) -> Any:
+def linear(
+    out: Node, fn: type[Function], inputs: tuple, params: dict, tangents: list, graph: bool
+) -> Any:
     """forward(t_1, ..., t_n), zeros for inputs with no tangent: f is linear in all inputs together."""
     args = [zeros_like(_data(x)) if t is None else t for x, t in zip(inputs, tangents, strict=True)]
     return _forward(fn, args, params, out, graph)
 
 
-def multilinear(out: Node, fn: type[Function], inputs: tuple, params: dict, tangents: list, graph: bool) -> Any:
+def multilinear(
+    out: Node, fn: type[Function], inputs: tuple, params: dict, tangents: list, graph: bool
+) -> Any:
     """sum_k forward(x_1, ..., t_k, ..., x_n): f is linear in each input separately (a @ b)."""
     primals = [x if graph else _data(x) for x in inputs]
     total = None
@@ -208,32 +243,33 @@ def multilinear(out: Node, fn: type[Function], inputs: tuple, params: dict, tang
     return total
 
 
-def transposed(out: Node, fn: type[Function], inputs: tuple, params: dict, tangents: list, graph: bool) -> Any:
+def transposed(
+    out: Node, fn: type[Function], inputs: tuple, params: dict, tangents: list, graph: bool
+) -> Any:
     """J t = d/du <backward(u), t>: the op's own backward, transposed.
 
     backward(u) = J^T u is linear in the cotangent u, so <J^T u, t> = <u, J t>
     and its gradient in u is J t. One small computation per op: backward runs
-    on a fresh node u (the op's saved data as they are), and one reverse pass
+    on a fresh node u of ones (the op's saved data as they are), and one reverse pass
     over those few ops, never over f's graph, gives J t. Works for any op
     whose backward runs on nodes (softmax, var, max, the fused losses, a
     user's Function).
     """
     ctx = _context(out, graph, tuple(t is not None for t in tangents), unreduced=False)
-    u = Value(0.0) if isinstance(out, Value) else Tensor(np.zeros_like(out.data), requires_grad=True)
+    u = Value(1.0) if isinstance(out, Value) else Tensor(np.ones_like(out.data), requires_grad=True)
     with enable_grad():
         try:
             grads = _per_input(fn.backward(ctx, u))
         except (TypeError, AttributeError) as error:
-            raise TypeError(
-                f"jvp: {fn.__name__} has kind {fn.kind!r}, so its forward rule is its backward "
-                f"transposed, run on a node, which failed: {error}. Write backward with Tensor "
-                f"methods and operators, or set kind = \"elementwise\", \"linear\" or "
-                f"\"multilinear\" if the op is one"
-            ) from error
+            raise _untransposable(fn, f"failed: {error}") from error
         pairing = None
         for k, (g, t) in enumerate(zip(grads, tangents, strict=False)):
-            if t is None or not isinstance(g, Node):
-                continue  # a gradient that does not depend on u: nothing of J t
+            if t is None or g is None:
+                continue
+            if not isinstance(g, Node):  # linear in u = 1: numbers can only be an exact zero
+                if np.any(g):
+                    raise _untransposable(fn, f"returned numbers for input {k}, not a node built from g")
+                continue
             _check_shape(g, t, fn, k)
             term = g * t if isinstance(g, Value) else (g * t).sum()
             pairing = term if pairing is None else pairing + term
@@ -241,6 +277,14 @@ def transposed(out: Node, fn: type[Function], inputs: tuple, params: dict, tange
         return None
     (found,) = graph_backward(pairing, pairing.ones(), create_graph=graph, inputs=(u,))
     return found
+
+
+def _untransposable(fn: type[Function], what: str) -> TypeError:
+    return TypeError(
+        f"jvp: {fn.__name__} has kind {fn.kind!r}, so its forward rule is its backward transposed, "
+        f"run on a node g, which {what}. Write backward with Tensor methods and operators, or set "
+        f"kind = \"elementwise\", \"linear\" or \"multilinear\" if the op is one"
+    )
 
 
 def graph_backward(*args: Any, **kwargs: Any) -> tuple:

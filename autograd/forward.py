@@ -54,6 +54,9 @@ def is_tracing() -> bool:
     return bool(_open.traces)
 
 
+graph.forward_mode_running = is_tracing  # grad inside jvp builds its gradients as graph
+
+
 @contextmanager
 def trace(differentiable: bool) -> Iterator[Trace]:
     """Open a forward-mode trace in this thread: ops recorded inside get tangents in it."""

@@ -430,6 +430,11 @@ def backward_steps(root: Node, grad: Any, create_graph: bool = False) -> Iterato
     yield from steps
 
 
+def forward_mode_running() -> bool:
+    """True while a jvp runs in this thread (``forward.py`` replaces this function at import)."""
+    return False
+
+
 def backward(
     root: Node, grad: Any, create_graph: bool = False, inputs: tuple[Node, ...] = ()
 ) -> tuple[Any, ...]:
@@ -450,8 +455,8 @@ def backward(
     backward may run a pass itself, but must not wait for another thread's.
     """
     with _driver:
-        if inputs:
-            return _gradients_at(root, grad, create_graph, inputs)
+        if inputs:  # inside a jvp the gradients carry tangents, so they are built as graph (jvp of grad)
+            return _gradients_at(root, grad, create_graph or forward_mode_running(), inputs)
         order = topological_order(root)
         if root._versioned:
             _check_unchanged(order)

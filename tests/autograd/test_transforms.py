@@ -11,9 +11,26 @@ import math
 
 import numpy as np
 import pytest
+from test_gradcheck import Cube
+from test_op_table import BINARY_OPS, UNARY_OPS, VALUE_BINARY, VALUE_UNARY
 
 import autograd
-from autograd import Tensor, Value, hessian, hvp, jacobian, no_grad, numerical_grad, vjp
+import autograd.functions as F
+from autograd import (
+    Tensor,
+    Value,
+    concatenate,
+    forward,
+    graph,
+    hessian,
+    hvp,
+    jacobian,
+    no_grad,
+    numerical_grad,
+    stack,
+    value,
+    vjp,
+)
 
 TOL = 1e-10
 rng = np.random.default_rng(7)
@@ -401,10 +418,6 @@ def test_f_returning_a_plain_number_is_refused():
 
 # ------------------------------------------- forward mode: every op of the table
 
-from test_op_table import BINARY_OPS, UNARY_OPS, VALUE_BINARY, VALUE_UNARY  # noqa: E402
-
-import autograd.functions as F  # noqa: E402
-from autograd import concatenate, forward, graph, stack, value  # noqa: E402
 
 
 def smooth_point(shape, seed: int) -> np.ndarray:
@@ -616,20 +629,7 @@ def test_plain_floats_give_floats_and_an_output_that_ignores_the_input_has_zero_
     np.testing.assert_array_equal(tangent, np.zeros(3))
 
 
-class Cube(autograd.Function):
-    """x**3 with no kind: forward mode transposes its backward (the fallback for any op)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 3 * x * x * g
-
-
+# Cube (x**3) declares no kind: forward mode transposes its backward (the fallback for any op).
 class ElementwiseCube(Cube):
     """The same op declared elementwise: its backward runs on the tangent itself (NumPy inside is fine)."""
 

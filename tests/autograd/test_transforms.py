@@ -11,8 +11,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_gradcheck import Cube
-from test_op_table import BINARY_OPS, UNARY_OPS, VALUE_BINARY, VALUE_UNARY
+from test_op_table import BINARY_OPS, UNARY_OPS, VALUE_BINARY, VALUE_UNARY, dag_output, dag_steps
 
 import autograd
 import autograd.functions as F
@@ -31,6 +33,7 @@ from autograd import (
     value,
     vjp,
 )
+from autograd.testing import broadcastable_shapes, tensors
 
 TOL = 1e-10
 rng = np.random.default_rng(7)
@@ -598,6 +601,35 @@ def test_a_cast_passes_the_tangent_on_in_the_new_dtype():
 
 
 # ------------------------------------------------- forward mode: structure
+
+
+@settings(max_examples=20, deadline=None)
+@given(steps=dag_steps(), shapes=broadcastable_shapes(num_shapes=3, max_side=3), data=st.data())
+def test_jvp_of_a_random_dag_is_the_transpose_of_its_gradient(steps, shapes, data):
+    """<grad f, t> = J t for random broadcasting DAGs of the table's smooth ops with shared nodes."""
+    leaves = [data.draw(tensors(shape=shape)).data for shape in shapes]
+    tangents = [np.random.default_rng(k).standard_normal(shape) for k, shape in enumerate(shapes)]
+    _, directional = autograd.jvp(lambda *xs: dag_output(steps, *xs), tuple(leaves), tuple(tangents))
+    gradients = autograd.grad(lambda *xs: dag_output(steps, *xs), argnums=(0, 1, 2))(*leaves)
+    expected = sum(float((g * t).sum()) for g, t in zip(gradients, tangents, strict=True))
+    assert float(directional) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_jvp_through_a_scalar_mlp_of_values_is_its_gradient_along_the_tangent():
+    """nn.scalar's neurons are Affine nodes (kind other: transposed) with many inputs."""
+    import nn
+
+    model = nn.scalar.MLP(3, [8, 8, 1])
+    x, t = [0.5, -1.0, 2.0], [1.0, 0.25, -0.5]
+    _, directional = autograd.jvp(lambda *xs: model(list(xs)), tuple(x), tuple(t))
+    gradients = autograd.grad(lambda *xs: model(list(xs)), argnums=(0, 1, 2))(*x)
+    assert directional == pytest.approx(sum(g * d for g, d in zip(gradients, t, strict=True)), rel=1e-12)
+
+
+def test_a_tensor_needing_no_grad_gives_constant_tensors():
+    out, tangent = autograd.jvp(lambda x: x.exp(), (Tensor(np.array([0.0, 1.0])),), (np.ones(2),))
+    assert isinstance(tangent, Tensor) and not tangent.requires_grad and not out.requires_grad
+    np.testing.assert_allclose(tangent.data, np.exp([0.0, 1.0]))
 
 
 def test_the_tangent_of_a_broadcast_input_is_broadcast_not_summed():

@@ -66,9 +66,23 @@ def trace(differentiable: bool) -> Iterator[Trace]:
     _open.traces = (*outer, new)
     try:
         yield new
+        _check_installed()
     finally:
         _open.traces = outer
         _uninstall()
+
+
+def _check_installed() -> None:
+    """Refuse a result whose ops may have bypassed the trace: the recorders were swapped under it."""
+    if value._make is _traced_make and Tensor.__dict__["_apply"] is _TRACED_TENSOR_APPLY and (
+        Value.__dict__["_apply"] is _TRACED_VALUE_APPLY
+    ):
+        return
+    raise RuntimeError(
+        "jvp: the recording functions (value._make, Tensor._apply) were swapped while f ran "
+        "(anomaly mode switched on or off inside f, or in another thread?), so some ops may have "
+        "no tangent; switch such modes outside the jvp call"
+    )
 
 
 # --------------------------------------------------- the swapped recording functions

@@ -737,6 +737,18 @@ def test_recording_is_put_back_after_jvp_even_when_f_raises():
     assert value._make is make and Tensor.__dict__["_apply"] is apply and not forward.is_tracing()
 
 
+def test_recorders_swapped_under_a_running_jvp_are_refused_not_silently_wrong():
+    original = value._make
+
+    def f(x):
+        value._make = original  # what switching a mode off inside f does: the tracing recorder is gone
+        return x * x
+
+    with pytest.raises(RuntimeError, match="swapped while f ran"):
+        autograd.jvp(f, (np.ones(2),), (np.ones(2),))
+    assert value._make is original and Tensor.__dict__["_apply"] is not forward._TRACED_TENSOR_APPLY
+
+
 def test_forward_mode_ignores_no_grad_inside_f_as_torch(torch):
     def f(x, lib=None):
         with (no_grad() if lib is None else lib.no_grad()):

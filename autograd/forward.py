@@ -112,29 +112,32 @@ def _traced(record: Callable[[], Node], fn: type[Function], inputs: tuple, param
 
     Under ``no_grad`` the op is recorded all the same, for its tangent, and
     then cut loose: forward mode ignores ``no_grad``, as in PyTorch, and the
-    result stays a constant for reverse mode.
+    result is a leaf for reverse mode (nothing flows back through it).
     """
     if not _carries_tangent(inputs):
         return record()
     if is_grad_enabled():
         out = record()
-        push(out, fn, inputs, params)
-        return out
-    with enable_grad():
-        out = record()
+    else:
+        with enable_grad():
+            out = record()
     push(out, fn, out._parents if isinstance(out, Value) else inputs, params)
-    return _constant(out)
+    return out if is_grad_enabled() else _cut(out)
 
 
 def _carries_tangent(inputs: tuple) -> bool:
     return any(x in trace.tangents for trace in _open.traces for x in inputs if isinstance(x, Node))
 
 
-def _constant(out: Node) -> Node:
-    """``out`` cut from the graph, as an op under ``no_grad`` makes it."""
+def _cut(out: Node) -> Node:
+    """``out`` cut from the graph, as under ``no_grad``: a leaf, constant to the ops before it.
+
+    A Value becomes a constant; a Tensor stays a leaf that requires grad, so
+    the ops after it are still recorded and get their tangents from it.
+    """
     out._fn, out._parents = None, ()
     if isinstance(out, Tensor):
-        out._ctx, out.requires_grad = None, False
+        out._ctx = None
     elif type(out) is Value:
         out.saved_tensors = ()
         out.__class__ = value._ConstantValue

@@ -753,7 +753,8 @@ def test_forward_mode_ignores_no_grad_inside_f_as_torch(torch):
     def f(x, lib=None):
         with (no_grad() if lib is None else lib.no_grad()):
             y = x * 2.0
-        return y * x
+            z = y * 3.0  # made only of a no_grad result: still a tangent
+        return y * x + z * 0.5
 
     out, tangent = autograd.jvp(f, (np.array([1.0, 3.0]),), (np.array([1.0, 1.0]),))
     _, expected = torch.func.jvp(lambda x: f(x, torch), (torch.tensor([1.0, 3.0], dtype=torch.float64),),
@@ -761,8 +762,10 @@ def test_forward_mode_ignores_no_grad_inside_f_as_torch(torch):
     np.testing.assert_allclose(tangent, expected.numpy())
     x = Tensor(np.array([1.0, 3.0]), requires_grad=True)
     out, _ = autograd.jvp(f, (x,), (np.ones(2),))
-    out.sum().backward()  # the no_grad product is a constant for reverse mode: d/dx (2 x0) * x = 2 x0
+    out.sum().backward()  # the no_grad products are constants for reverse mode: d/dx (2 x0) * x = 2 x0
     np.testing.assert_allclose(x.grad, [2.0, 6.0])
+    _, on_values = autograd.jvp(f, (3.0,), (1.0,))
+    assert on_values == 2 * 2 * 3.0 + 3.0
 
 
 def test_jvp_in_two_threads_keeps_each_threads_tangents():

@@ -25,7 +25,7 @@ from .tensor import (
     stack,
     where,
 )
-from .transforms import hessian, hvp, jacobian, vjp
+from .transforms import hessian, hvp, jacobian, jvp, vjp
 from .value import Value
 from .viz import draw_dot
 
@@ -33,7 +33,7 @@ __all__ = [
     "Context", "Function", "GradcheckError", "Tensor", "Value", "check_graph", "concatenate",
     "draw_dot", "enable_grad",
     "get_default_dtype", "grad", "gradcheck", "hessian", "hvp", "is_grad_enabled", "jacobian",
-    "maximum", "minimum", "no_grad", "numerical_grad", "set_default_dtype", "set_grad_enabled",
+    "jvp", "maximum", "minimum", "no_grad", "numerical_grad", "set_default_dtype", "set_grad_enabled",
     "stack", "value_and_grad", "vjp", "where",
     "AnomalyError", "detect_anomaly", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
     "set_detect_anomaly",

@@ -1050,6 +1050,7 @@ class Concatenate(Function):
     """concatenate along axis;  each input gets its slice of g."""
 
     symbol = "concatenate"
+    kind = "linear"
 
     @staticmethod
     def forward(ctx, *arrays, axis=0):
@@ -1107,6 +1108,7 @@ class MatMul(Function):
 
     symbol = "@"
     rule = ("g @ b.T", "a.T @ g")
+    kind = "multilinear"
     saves = (0, 1)
 
     @staticmethod

@@ -311,7 +311,7 @@ class Function:
 
     symbol = ""
     rule: tuple[str, ...] = ()  # per input, its gradient as text (explain, pictures): ("g * cos(a)",)
-    kind = "other"  # "elementwise", "linear" (in its inputs) or "other": for forward mode (issue 15)
+    kind = "other"  # forward mode's rule: "elementwise", "linear", "multilinear" or "other" (forward.py)
     saves: tuple | None = None  # the roles of the saved items (see saved_nodes); None: found by identity
     _checks_grads = False  # True for a user's Function: the driver checks what backward returns
 
@@ -447,6 +447,11 @@ def backward_steps(root: Node, grad: Any, create_graph: bool = False) -> Iterato
     yield from steps
 
 
+def forward_mode_running() -> bool:
+    """True while a jvp runs in this thread (``forward.py`` replaces this function at import)."""
+    return False
+
+
 def backward(
     root: Node, grad: Any, create_graph: bool = False, inputs: tuple[Node, ...] = ()
 ) -> tuple[Any, ...]:
@@ -467,8 +472,8 @@ def backward(
     backward may run a pass itself, but must not wait for another thread's.
     """
     with _driver:
-        if inputs:
-            return _gradients_at(root, grad, create_graph, inputs)
+        if inputs:  # inside a jvp the gradients carry tangents, so they are built as graph (jvp of grad)
+            return _gradients_at(root, grad, create_graph or forward_mode_running(), inputs)
         order = topological_order(root)
         if root._versioned:
             _check_unchanged(order)

@@ -1,12 +1,12 @@
-"""Function transforms: vjp, jacobian, hessian and hvp, with JAX's names and torch.func's results.
+"""Function transforms: vjp, jvp, jacobian, hessian and hvp, with JAX's names and torch.func's results.
 
 Each transform runs ``f`` once on fresh boundary nodes (the arguments it
 differentiates) and then pulls cotangents back through the recorded graph
 with ``graph.backward(..., inputs=...)``, the one reverse driver; the graph is
 kept, so a ``vjp_fn`` can be called again. ``jacobian`` is jacrev: one reverse
 pass per output element. ``hessian`` and ``hvp`` are reverse-over-reverse
-(``create_graph``). Forward mode (``jvp``) joins here once the op table
-carries forward rules; it reuses ``_arguments``, ``_tangents`` and ``_returned``.
+(``create_graph``). ``jvp`` is forward mode: no reverse pass, the tangents
+travel beside the values while ``f`` runs (``forward.py``).
 
 What comes back is what went in: when every argument (and cotangent or
 tangent) is a plain float or array, results are floats and ndarrays; when any
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from . import forward
 from .gradcheck import _differentiable, value_and_grad
 from .graph import Node, backward, enable_grad
 from .tensor import Tensor, stack
@@ -101,6 +102,51 @@ def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[A
     call = _Call(value_then_gradient, primals, everything, "hvp")
     value, grads = call.outputs[0], call.outputs[1:]
     return _returned(value, value, call.plain, call.graph), call.pull(grads, seeds)
+
+
+# ------------------------------------------------------------------- forward
+
+
+def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """``(f(*primals), J v)``, forward mode: J v = sum_k d f / d x_k  v_k, in one run of ``f``.
+
+    Each op, as it is recorded, also computes its output's tangent from its
+    inputs' (``forward.py``; no reverse pass), so the cost is one pass per
+    direction ``v``: cheap for few inputs, many outputs. ``primals`` and
+    ``tangents`` are tuples of matching shapes (``torch.func.jvp``); a tuple
+    output gives a tuple of tangents. Tangents are nodes (differentiable)
+    when any primal or tangent needs a gradient or an outer jvp is running,
+    so jvp nests and ``grad`` of a jvp works.
+    """
+    primals, tangents = _tuple(primals, "primals", "jvp"), _tuple(tangents, "tangents", "jvp")
+    _tangents(tangents, primals, "jvp")
+    given = (*primals, *tangents)
+    nested = forward.is_tracing()
+    differentiable = nested or any(_needs_grad(a) for a in given)
+    plain = not nested and not any(isinstance(a, Node) for a in given)
+    with forward.trace(differentiable) as trace, enable_grad():
+        args = [_differentiable(_differentiable_input(p, i, "jvp")) for i, p in enumerate(primals)]
+        for x, t in zip(args, tangents, strict=True):
+            trace.tangents[x] = _seed_tangent(x, t, differentiable)
+        out = f(*args)
+    tupled = isinstance(out, tuple)
+    outputs = out if tupled else (out,)
+    for o in outputs:
+        if not isinstance(o, Node):
+            raise TypeError(f"jvp: f must return a Value or a Tensor (or a tuple of them), got "
+                            f"{type(o).__name__}; compute the result from the arguments f receives")
+    values = tuple(_returned(o, o, plain, differentiable) for o in outputs)
+    derivatives = tuple(_returned(trace.tangents.get(o), o, plain, differentiable) for o in outputs)
+    return (values, derivatives) if tupled else (values[0], derivatives[0])
+
+
+def _seed_tangent(x: Node, t: Any, differentiable: bool) -> Any:
+    """A primal's tangent in its boundary node's kind and dtype: a node, or raw numbers."""
+    if differentiable:
+        if not isinstance(t, Node):
+            return x.wrap(t)
+        return t.astype(x.dtype) if isinstance(t, Tensor) and t.dtype != x.dtype else t
+    return x.as_data(t.data if isinstance(t, Node) else t)
 
 
 # ----------------------------------------------------------------- one call

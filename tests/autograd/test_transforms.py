@@ -1,4 +1,4 @@
-"""vjp, jacobian, hessian, hvp (and jvp once it lands): torch.func's results, closed forms, errors.
+"""vjp, jvp, jacobian, hessian, hvp: torch.func's results, closed forms, errors.
 
 Each function of the table is written twice, once on chaingrad's Tensor and
 once on torch (as ``lib`` calls), and compared in float64 to 1e-10. The
@@ -11,9 +11,29 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_gradcheck import Cube
+from test_op_table import BINARY_OPS, UNARY_OPS, VALUE_BINARY, VALUE_UNARY, dag_output, dag_steps
 
 import autograd
-from autograd import Tensor, Value, hessian, hvp, jacobian, no_grad, numerical_grad, vjp
+import autograd.functions as F
+from autograd import (
+    Tensor,
+    Value,
+    concatenate,
+    forward,
+    graph,
+    hessian,
+    hvp,
+    jacobian,
+    no_grad,
+    numerical_grad,
+    stack,
+    value,
+    vjp,
+)
+from autograd.testing import broadcastable_shapes, tensors
 
 TOL = 1e-10
 rng = np.random.default_rng(7)
@@ -169,12 +189,9 @@ def test_value_vjp_matches_torch_and_takes_a_cotangent(torch):
         assert g == pytest.approx(e.item(), abs=TOL)
 
 
-# ------------------------------------------------------ forward mode (pending)
-
-needs_jvp = pytest.mark.skipif(not hasattr(autograd, "jvp"), reason="forward mode lands with the op table")
+# ------------------------------------------------------------ forward mode
 
 
-@needs_jvp
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_jvp_matches_torch_func_jvp(torch, name):
     x, t = two_by_three(), np.random.default_rng(9).standard_normal((2, 3))
@@ -185,7 +202,6 @@ def test_jvp_matches_torch_func_jvp(torch, name):
     np.testing.assert_allclose(tangent_out, expected.numpy(), rtol=0, atol=TOL)
 
 
-@needs_jvp
 def test_jvp_on_values_matches_torch_func_jvp(torch):
     point, tangent = (0.3, -0.7, 1.2), (0.5, 2.0, -1.0)
     out, tangent_out = autograd.jvp(scalar_function, tuple(Value(p) for p in point), tangent)
@@ -194,7 +210,6 @@ def test_jvp_on_values_matches_torch_func_jvp(torch):
     assert tangent_out.data == pytest.approx(expected.item(), abs=TOL)
 
 
-@needs_jvp
 def test_jvp_refuses_a_tangent_of_another_shape():
     with pytest.raises(ValueError, match="shape"):
         autograd.jvp(lambda x: x * 2.0, (np.ones(3),), (np.ones(2),))
@@ -402,3 +417,449 @@ def test_negative_argnums_count_from_the_end():
 def test_f_returning_a_plain_number_is_refused():
     with pytest.raises(TypeError, match="f must return a Value or a Tensor"):
         jacobian(lambda x: 3.0)(np.ones(2))
+
+
+# ------------------------------------------- forward mode: every op of the table
+
+
+
+def smooth_point(shape, seed: int) -> np.ndarray:
+    """Inputs in [-3, 3] away from every kink of the table (0, -1, 2) and from ties."""
+    x = np.random.default_rng(seed).uniform(-3, 3, shape)
+    return np.where(np.abs(x) < 0.1, x + 0.3, x) + np.where(np.abs(x + 1) < 0.1, 0.3, 0) + np.where(
+        np.abs(x - 2) < 0.1, 0.3, 0)
+
+
+def torch_jvp(torch, f, primals, tangents):
+    def as_torch(x):
+        return torch.tensor(np.asarray(x, dtype=np.float64))
+
+    out, tangent = torch.func.jvp(f, tuple(map(as_torch, primals)), tuple(map(as_torch, tangents)))
+    return out.detach().numpy(), tangent.detach().numpy()
+
+
+def assert_jvp_matches_torch(torch, ours_f, theirs_f, primals, seed=11):
+    tangents = [np.random.default_rng(seed + k).standard_normal(np.shape(p)) for k, p in enumerate(primals)]
+    out, tangent_out = autograd.jvp(ours_f, tuple(primals), tuple(tangents))
+    expected_out, expected = torch_jvp(torch, theirs_f, primals, tangents)
+    np.testing.assert_allclose(out, expected_out, rtol=1e-12, atol=TOL)
+    np.testing.assert_allclose(tangent_out, expected, rtol=1e-12, atol=TOL)
+
+
+@pytest.mark.parametrize("op", UNARY_OPS, ids=lambda op: op.name)
+def test_jvp_of_every_unary_op_of_the_table_matches_torch(torch, op):
+    x = smooth_point((2, 3), 0)
+    assert_jvp_matches_torch(torch, op.engine, lambda t: (op.torch or op.f)(*_as_tuple(op.shift(t))), [x])
+
+
+@pytest.mark.parametrize("op", BINARY_OPS, ids=lambda op: op.name)
+def test_jvp_of_every_binary_op_broadcasts_the_tangents_as_torch(torch, op):
+    a, b = smooth_point((2, 3), 1), smooth_point((3,), 2)
+    assert_jvp_matches_torch(torch, op.engine, lambda s, t: (op.torch or op.f)(*op.shift(s, t)), [a, b])
+    assert_jvp_matches_torch(torch, op.engine, lambda s, t: (op.torch or op.f)(*op.shift(s, t)), [b, a])
+
+
+@pytest.mark.parametrize("op", VALUE_UNARY + VALUE_BINARY, ids=lambda op: op.name)
+def test_jvp_of_every_value_op_matches_torch_on_0d_tensors(torch, op):
+    arity = 1 if op in VALUE_UNARY else 2
+    point = tuple(float(smooth_point((), 3 + k)) for k in range(arity))
+    tangent = (0.7, -1.3)[:arity]
+    out, tangent_out = autograd.jvp(op.engine, tuple(Value(p) for p in point), tangent)
+    expected_out, expected = torch_jvp(
+        torch, lambda *ts: (op.torch or op.f)(*_as_tuple(op.shift(*ts))), point, tangent)
+    assert isinstance(tangent_out, Value)
+    assert out.data == pytest.approx(float(expected_out), rel=1e-12, abs=TOL)
+    assert tangent_out.data == pytest.approx(float(expected), rel=1e-12, abs=TOL)
+
+
+def _as_tuple(x):
+    return x if isinstance(x, tuple) else (x,)
+
+
+def _functional(torch, name):
+    return getattr(torch.nn.functional, name)
+
+
+TARGETS = np.random.default_rng(4).uniform(0.1, 0.9, (4, 3))
+SIGNS = np.sign(np.random.default_rng(5).standard_normal((4, 3)))
+CLASSES = np.array([2, 0, 1, 2])
+WEIGHT, BIAS = np.random.default_rng(6).standard_normal((5, 3)), np.random.default_rng(7).standard_normal(5)
+
+# The ops that are not elementwise: (ours, torch's), on a (4, 3) input, negative and tuple axes included.
+NOT_ELEMENTWISE = {
+    "sum_tuple_axes_keepdims": (lambda x: x.sum(axis=(0, -1), keepdims=True),
+                                lambda x: x.sum(dim=(0, -1), keepdim=True)),
+    "mean_axis_-1": (lambda x: x.mean(axis=-1), lambda x: x.mean(dim=-1)),
+    "var_axis_0_ddof_1": (lambda x: x.var(axis=0, ddof=1), lambda x: x.var(dim=0, correction=1)),
+    "var_all": (lambda x: x.var(), lambda x: x.var(correction=0)),
+    "max_axis_-1": (lambda x: x.max(axis=-1), lambda x: x.amax(dim=-1)),
+    "min_all": (lambda x: x.min(), lambda x: x.amin()),
+    "logsumexp_axis_-2_keepdims": (lambda x: x.logsumexp(axis=-2, keepdims=True),
+                                   lambda x: x.logsumexp(dim=-2, keepdim=True)),
+    "softmax_axis_0": (lambda x: x.softmax(axis=0), lambda x: x.softmax(dim=0)),
+    "log_softmax_axis_-1": (lambda x: x.log_softmax(-1), lambda x: x.log_softmax(dim=-1)),
+    "reshape": (lambda x: x.reshape(2, -1) * x.reshape(2, -1), lambda x: x.reshape(2, -1) * x.reshape(2, -1)),
+    "permute_negative": (lambda x: x.reshape(2, 2, 3).permute(-1, 0, 1).exp(),
+                         lambda x: x.reshape(2, 2, 3).permute(-1, 0, 1).exp()),
+    "broadcast_to": (lambda x: x.broadcast_to((2, 4, 3)).tanh(), lambda x: x.broadcast_to((2, 4, 3)).tanh()),
+    "basic_index": (lambda x: x[1:, -1] * x[0, :1], lambda x: x[1:, -1] * x[0, :1]),
+    "integer_index_with_repeats": (lambda x: x[np.array([0, 0, -1]), 1:].sin(),
+                                   lambda x: x[[0, 0, -1], 1:].sin()),
+    "concatenate": (lambda x: concatenate([x, x.exp()], axis=-1),
+                    lambda x: __import__("torch").cat([x, x.exp()], -1)),
+    "stack": (lambda x: stack([x, x * x], axis=1), lambda x: __import__("torch").stack([x, x * x], dim=1)),
+    "matmul_2d": (lambda x: x @ x.T, lambda x: x @ x.T),
+    "matmul_vector": (lambda x: x[0] @ x.T, lambda x: x[0] @ x.T),
+    "matmul_batched": (lambda x: x.reshape(2, 2, 3) @ x.T, lambda x: x.reshape(2, 2, 3) @ x.T),
+    "linear_with_bias": (lambda x: _nn().functional.linear(x, Tensor(WEIGHT), Tensor(BIAS)),
+                         lambda x: _theirs("linear")(x, _t(WEIGHT), _t(BIAS))),
+    "mse_mean": (lambda x: _nn().functional.mse_loss(x, TARGETS),
+                 lambda x: _theirs("mse_loss")(x, _t(TARGETS))),
+    "bce_sum": (lambda x: _nn().functional.binary_cross_entropy(x.sigmoid(), TARGETS, reduction="sum"),
+                lambda x: _theirs("binary_cross_entropy")(x.sigmoid(), _t(TARGETS), reduction="sum")),
+    "bce_with_logits_none": (
+        lambda x: _nn().functional.binary_cross_entropy_with_logits(x, TARGETS, reduction="none"),
+        lambda x: _theirs("binary_cross_entropy_with_logits")(x, _t(TARGETS), reduction="none")),
+    "hinge_mean": (lambda x: _nn().functional.hinge_loss(x, SIGNS),
+                   lambda x: (1 - _t(SIGNS) * x).clamp(min=0).mean()),
+    "cross_entropy_mean": (lambda x: _nn().functional.cross_entropy(x, CLASSES),
+                           lambda x: _theirs("cross_entropy")(x, __import__("torch").tensor(CLASSES))),
+    "cross_entropy_none": (lambda x: _nn().functional.cross_entropy(x, CLASSES, reduction="none"),
+                           lambda x: _theirs("cross_entropy")(x, __import__("torch").tensor(CLASSES),
+                                                              reduction="none")),
+    "0d_sum_of_a_0d_product": (lambda x: (x[1, 2] * x[0, 0]).sum().exp(),
+                               lambda x: (x[1, 2] * x[0, 0]).sum().exp()),
+}
+
+
+def _nn():
+    import nn
+    return nn
+
+
+def _theirs(name):
+    import torch
+    return getattr(torch.nn.functional, name)
+
+
+def _t(array):
+    import torch
+    return torch.tensor(array)
+
+
+@pytest.mark.parametrize("name", NOT_ELEMENTWISE)
+def test_jvp_of_every_reduction_movement_linear_algebra_and_loss_op_matches_torch(torch, name):
+    ours_f, theirs_f = NOT_ELEMENTWISE[name]
+    assert_jvp_matches_torch(torch, ours_f, theirs_f, [smooth_point((4, 3), 8)])
+
+
+def test_every_op_of_the_table_gets_a_forward_rule_in_these_tests(torch, monkeypatch):
+    """Each Function in functions.py is pushed forward at least once by the cases above (and Affine, Cast,
+    ScatterAdd and Identity here)."""
+    seen = set()
+    real = forward.tangent_of
+
+    def spy(out, fn, *rest):
+        seen.add(fn)
+        return real(out, fn, *rest)
+
+    monkeypatch.setattr(forward, "tangent_of", spy)
+    for op in UNARY_OPS:
+        test_jvp_of_every_unary_op_of_the_table_matches_torch(torch, op)
+    for op in BINARY_OPS:
+        test_jvp_of_every_binary_op_broadcasts_the_tangents_as_torch(torch, op)
+    for name in NOT_ELEMENTWISE:
+        test_jvp_of_every_reduction_movement_linear_algebra_and_loss_op_matches_torch(torch, name)
+    test_affine_on_values_pushes_forward_as_its_expanded_sum()
+    test_a_cast_passes_the_tangent_on_in_the_new_dtype()
+    test_forward_over_reverse_gives_the_hessian_vector_product(torch)
+    test_jvp_of_jvp_gives_second_directional_derivatives(torch)
+    test_forward_over_reverse_through_an_index_with_repeats()
+    abstract = {F.FromInput, F.FromOutput, F.ScaleBy, F.Select, F.PointwiseLoss}
+    table = {c for c in vars(F).values()
+             if isinstance(c, type) and issubclass(c, graph.Function) and c.__module__ == F.__name__}
+    assert table - abstract - seen == set()
+
+
+def test_affine_on_values_pushes_forward_as_its_expanded_sum():
+    w, x, b = [Value(0.5), Value(-2.0)], [Value(1.5), Value(3.0)], Value(0.25)
+
+    def neuron(*v):
+        return value.affine(list(v[:2]), list(v[2:4]), v[4])
+
+    tangents = (0.1, 0.2, -0.3, 0.4, 1.0)
+    _, got = autograd.jvp(neuron, (*w, *x, b), tangents)
+    expected = 1.0 + 0.1 * 1.5 + 0.2 * 3.0 + 0.5 * -0.3 + -2.0 * 0.4
+    assert got.data == pytest.approx(expected, rel=1e-15)
+
+
+def test_a_cast_passes_the_tangent_on_in_the_new_dtype():
+    x, t = np.array([1.0, 2.0]), np.array([0.1, 1e-9])
+    out, tangent = autograd.jvp(lambda x: x.astype(np.float32) * 2.0, (x,), (t,))
+    assert out.dtype == tangent.dtype == np.float32
+    np.testing.assert_array_equal(tangent, (t * 2).astype(np.float32))
+
+
+# ------------------------------------------------- forward mode: structure
+
+
+@settings(max_examples=20, deadline=None)
+@given(steps=dag_steps(), shapes=broadcastable_shapes(num_shapes=3, max_side=3), data=st.data())
+def test_jvp_of_a_random_dag_is_the_transpose_of_its_gradient(steps, shapes, data):
+    """<grad f, t> = J t for random broadcasting DAGs of the table's smooth ops with shared nodes."""
+    leaves = [data.draw(tensors(shape=shape)).data for shape in shapes]
+    tangents = [np.random.default_rng(k).standard_normal(shape) for k, shape in enumerate(shapes)]
+    _, directional = autograd.jvp(lambda *xs: dag_output(steps, *xs), tuple(leaves), tuple(tangents))
+    gradients = autograd.grad(lambda *xs: dag_output(steps, *xs), argnums=(0, 1, 2))(*leaves)
+    expected = sum(float((g * t).sum()) for g, t in zip(gradients, tangents, strict=True))
+    assert float(directional) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_jvp_through_a_scalar_mlp_of_values_is_its_gradient_along_the_tangent():
+    """nn.scalar's neurons are Affine nodes (kind other: transposed) with many inputs."""
+    import nn
+
+    model = nn.scalar.MLP(3, [8, 8, 1])
+    x, t = [0.5, -1.0, 2.0], [1.0, 0.25, -0.5]
+    _, directional = autograd.jvp(lambda *xs: model(list(xs)), tuple(x), tuple(t))
+    gradients = autograd.grad(lambda *xs: model(list(xs)), argnums=(0, 1, 2))(*x)
+    assert directional == pytest.approx(sum(g * d for g, d in zip(gradients, t, strict=True)), rel=1e-12)
+
+
+def test_a_tensor_needing_no_grad_gives_constant_tensors():
+    out, tangent = autograd.jvp(lambda x: x.exp(), (Tensor(np.array([0.0, 1.0])),), (np.ones(2),))
+    assert isinstance(tangent, Tensor) and not tangent.requires_grad and not out.requires_grad
+    np.testing.assert_allclose(tangent.data, np.exp([0.0, 1.0]))
+
+
+def test_the_tangent_of_a_broadcast_input_is_broadcast_not_summed():
+    a, b = np.array([1.0, 2.0, 3.0]), np.ones((2, 3))
+    _, tangent = autograd.jvp(lambda a, b: a + b, (a, b), (np.array([1.0, 10.0, 100.0]), np.zeros((2, 3))))
+    np.testing.assert_array_equal(tangent, [[1.0, 10.0, 100.0]] * 2)
+    _, tangent = autograd.jvp(lambda a, b: a * b, (b * 2.0, a), (np.zeros((2, 3)), np.array([1.0, 0.0, 1.0])))
+    np.testing.assert_array_equal(tangent, [[2.0, 0.0, 2.0]] * 2)
+
+
+def test_tuple_primals_and_tuple_outputs_match_torch(torch):
+    def f(x, y):
+        return (x * y).tanh(), (x @ y.T).sum()
+
+    x, y = two_by_three(), np.random.default_rng(8).standard_normal((2, 3))
+    tx, ty = np.ones((2, 3)), np.random.default_rng(9).standard_normal((2, 3))
+    (out1, out2), (t1, t2) = autograd.jvp(f, (x, y), (tx, ty))
+    (e1, e2), (f1, f2) = torch.func.jvp(f, (torch.tensor(x), torch.tensor(y)),
+                                        (torch.tensor(tx), torch.tensor(ty)))
+    for got, expected in ((out1, e1), (out2, e2), (t1, f1), (t2, f2)):
+        np.testing.assert_allclose(got, expected.numpy(), rtol=1e-12, atol=TOL)
+    assert isinstance(t2, np.ndarray) and t2.shape == ()
+
+
+def test_plain_floats_give_floats_and_an_output_that_ignores_the_input_has_zero_tangent():
+    out, tangent = autograd.jvp(lambda a: a * a * a, (2.0,), (0.5,))
+    assert type(out) is float and type(tangent) is float and tangent == 6.0
+    out, tangent = autograd.jvp(lambda x, y: y * 2.0, (np.ones(2), np.ones(3)), (np.ones(2), np.zeros(3)))
+    np.testing.assert_array_equal(tangent, np.zeros(3))
+
+
+# Cube (x**3) declares no kind: forward mode transposes its backward (the fallback for any op).
+class ElementwiseCube(Cube):
+    """The same op declared elementwise: its backward runs on the tangent itself (NumPy inside is fine)."""
+
+    kind = "elementwise"
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return np.multiply(3 * x * x, g)
+
+
+class NumpyCube(Cube):
+    """kind "other" with a backward that only runs on numbers: forward mode cannot transpose it."""
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return np.multiply(3 * x * x, np.asarray(g))
+
+
+@pytest.mark.parametrize("cube", [Cube, ElementwiseCube])
+def test_a_custom_function_with_or_without_a_kind_pushes_forward(cube):
+    x, t = np.array([1.0, -2.0, 0.5]), np.array([1.0, 0.5, -2.0])
+    _, tangent = autograd.jvp(lambda x: cube.apply(x).sin(), (x,), (t,))
+    np.testing.assert_allclose(tangent, np.cos(x**3) * 3 * x**2 * t, rtol=1e-14)
+    _, tangent = autograd.jvp(lambda a: cube.apply(a) * a, (Value(1.5),), (2.0,))
+    assert tangent.data == pytest.approx(4 * 1.5**3 * 2.0, rel=1e-14)
+
+
+def test_a_custom_function_forward_mode_cannot_derive_says_what_to_add():
+    message = r"NumpyCube has kind 'other'.*numbers for input 0.*kind = \"elementwise\""
+    with pytest.raises(TypeError, match=message):
+        autograd.jvp(lambda x: NumpyCube.apply(x), (np.ones(2),), (np.ones(2),))
+
+
+def test_an_unknown_kind_is_refused_by_name():
+    class Typo(Cube):
+        kind = "elementwize"
+
+    message = r"Typo.kind is 'elementwize'.*elementwise, linear, multilinear, other"
+    with pytest.raises(TypeError, match=message):
+        autograd.jvp(lambda x: Typo.apply(x), (np.ones(2),), (np.ones(2),))
+
+
+def test_jvp_runs_no_reverse_pass_and_writes_no_gradient(monkeypatch):
+    walks = []
+    real = graph.walk
+    monkeypatch.setattr(graph, "walk", lambda order, *rest: (walks.append(order), real(order, *rest))[1])
+    w = Tensor(W, requires_grad=True)
+    for name in ("elementwise", "matmul", "sum_axis_0", "broadcast"):
+        autograd.jvp(ours(FUNCTIONS[name]), (two_by_three(),), (np.ones((2, 3)),))
+    autograd.jvp(lambda x: (x @ w).tanh().sum(), (two_by_three(),), (np.ones((2, 3)),))
+    assert walks == [] and w.grad is None
+
+
+def test_an_op_with_kind_other_transposes_only_its_own_backward(monkeypatch):
+    """softmax's rule runs a reverse pass over the few ops of its backward, never over f's graph."""
+    walked, made = [], []
+    real_walk, real_push = graph.walk, forward.push
+    monkeypatch.setattr(graph, "walk", lambda order, *r: (walked.extend(order), real_walk(order, *r))[1])
+    monkeypatch.setattr(forward, "push", lambda out, *rest: (made.append(out), real_push(out, *rest))[1])
+    x = Tensor(two_by_three(), requires_grad=True)
+    autograd.jvp(lambda x: ((x * 2.0).softmax(-1) * x).sum(), (x,), (np.ones((2, 3)),))
+    assert walked and not any(node is m for node in walked for m in made)
+    assert len(walked) <= 6 and x.grad is None
+
+
+def test_recording_is_put_back_after_jvp_even_when_f_raises():
+    make, apply = value._make, Tensor.__dict__["_apply"]
+    with pytest.raises(ZeroDivisionError):
+        autograd.jvp(lambda x: x * (1 / 0), (np.ones(2),), (np.ones(2),))
+    autograd.jvp(lambda x: x * x, (np.ones(2),), (np.ones(2),))
+    assert value._make is make and Tensor.__dict__["_apply"] is apply and not forward.is_tracing()
+
+
+def test_recorders_swapped_under_a_running_jvp_are_refused_not_silently_wrong():
+    original = value._make
+
+    def f(x):
+        value._make = original  # what switching a mode off inside f does: the tracing recorder is gone
+        return x * x
+
+    with pytest.raises(RuntimeError, match="swapped while f ran"):
+        autograd.jvp(f, (np.ones(2),), (np.ones(2),))
+    assert value._make is original and Tensor.__dict__["_apply"] is not forward._TRACED_TENSOR_APPLY
+
+
+def test_forward_mode_ignores_no_grad_inside_f_as_torch(torch):
+    def f(x, lib=None):
+        with (no_grad() if lib is None else lib.no_grad()):
+            y = x * 2.0
+            z = y * 3.0  # made only of a no_grad result: still a tangent
+        return y * x + z * 0.5
+
+    out, tangent = autograd.jvp(f, (np.array([1.0, 3.0]),), (np.array([1.0, 1.0]),))
+    _, expected = torch.func.jvp(lambda x: f(x, torch), (torch.tensor([1.0, 3.0], dtype=torch.float64),),
+                                 (torch.ones(2, dtype=torch.float64),))
+    np.testing.assert_allclose(tangent, expected.numpy())
+    x = Tensor(np.array([1.0, 3.0]), requires_grad=True)
+    out, _ = autograd.jvp(f, (x,), (np.ones(2),))
+    out.sum().backward()  # the no_grad products are constants for reverse mode: d/dx (2 x0) * x = 2 x0
+    np.testing.assert_allclose(x.grad, [2.0, 6.0])
+    _, on_values = autograd.jvp(f, (3.0,), (1.0,))
+    assert on_values == 2 * 2 * 3.0 + 3.0
+
+
+def test_jvp_in_two_threads_keeps_each_threads_tangents():
+    import threading
+
+    results = {}
+
+    def run(k):
+        for _ in range(20):
+            results[k] = autograd.jvp(lambda x: (x * float(k)).sin().sum(), (np.ones(50),), (np.ones(50),))[1]
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in (1, 2):
+        assert results[k] == pytest.approx(50 * k * np.cos(k))
+
+
+# ---------------------------------------------- forward mode: higher order
+
+
+def test_jvp_of_jvp_gives_second_directional_derivatives(torch):
+    v, u = np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.25, -0.5])
+
+    def f(x):  # the same spelling on both libraries
+        return ((x * x).sum().sin() * x).softmax(-1)
+
+    def inner(x):
+        return autograd.jvp(f, (x,), (v,))[1]
+
+    x = np.array([0.3, -0.2, 0.9])
+    _, got = autograd.jvp(inner, (x,), (u,))
+    _, expected = torch.func.jvp(lambda x: torch.func.jvp(f, (x,), (torch.tensor(v),))[1], (torch.tensor(x),),
+                                 (torch.tensor(u),))
+    np.testing.assert_allclose(got, expected.numpy(), rtol=1e-12, atol=TOL)
+
+
+def test_forward_over_reverse_gives_the_hessian_vector_product(torch):
+    x, v = two_by_three(), np.random.default_rng(5).standard_normal((2, 3))
+    f = ours(SCALAR_FUNCTIONS["log_softmax_loss"])
+    _, got = autograd.jvp(autograd.grad(f), (x,), (v,))  # torch.func's jvp(grad(f)): no flag needed
+    _, (expected,) = hvp(f, (x,), (v,))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=TOL)
+    _, by_vjp = autograd.jvp(lambda x: vjp(f, x)[1](np.array(1.0))[0], (x,), (v,))
+    assert type(got) is type(by_vjp) is np.ndarray
+    np.testing.assert_allclose(by_vjp, expected, rtol=1e-12, atol=TOL)
+
+
+def test_second_derivatives_of_a_value_function_by_jvp_of_jvp_and_jvp_of_grad():
+    def f(a):
+        return (a * a).sin() * a  # f'' = -4 a^3 sin(a^2) + 6 a cos(a^2)
+
+    a = 0.7
+    second = -4 * a**3 * math.sin(a * a) + 6 * a * math.cos(a * a)
+    _, by_jvp = autograd.jvp(lambda a: autograd.jvp(f, (a,), (1.0,))[1], (a,), (1.0,))
+    _, by_grad = autograd.jvp(autograd.grad(f), (a,), (1.0,))
+    _, on_value = autograd.jvp(autograd.grad(f), (Value(a),), (1.0,))
+    assert by_jvp == pytest.approx(second, rel=1e-13) and by_grad == pytest.approx(second, rel=1e-13)
+    assert isinstance(on_value, Value) and on_value.data == pytest.approx(second, rel=1e-13)
+
+
+def test_forward_over_reverse_through_an_index_with_repeats():
+    """grad of sum(x[[0, 0, 1]]**3) scatters 3 x**2 back (ScatterAdd); its jvp is 12 x0 t0, 6 x1 t1, 0."""
+    x, t = np.array([0.5, -2.0, 3.0]), np.array([1.0, 0.25, 4.0])
+    gradient = autograd.grad(lambda x: (x[np.array([0, 0, 1])] ** 3).sum())
+    _, got = autograd.jvp(gradient, (x,), (t,))
+    np.testing.assert_allclose(got, [12 * 0.5 * 1.0, 6 * -2.0 * 0.25, 0.0], rtol=1e-15)
+
+
+def test_reverse_over_forward_differentiates_the_tangent(torch):
+    v = np.array([1.0, -2.0, 0.5])
+
+    def directional(x):
+        return autograd.jvp(lambda y: (y.tanh() * y).sum(), (x,), (v,))[1]
+
+    got = autograd.grad(directional)(np.array([0.2, -0.4, 1.1]))
+    g = torch.func.grad(lambda x: torch.func.jvp(lambda y: (y.tanh() * y).sum(), (x,), (torch.tensor(v),))[1])
+    np.testing.assert_allclose(got, g(torch.tensor([0.2, -0.4, 1.1], dtype=torch.float64)).numpy(),
+                               rtol=1e-12, atol=TOL)
+
+
+# ------------------------------------------------------ forward mode: errors
+
+
+def test_jvp_refuses_tangents_of_another_number_a_non_tuple_and_integers():
+    with pytest.raises(ValueError, match=r"tangent 0 has shape \(2,\), but primal 0 has shape \(3,\)"):
+        autograd.jvp(lambda x: x * 2.0, (np.ones(3),), (np.ones(2),))
+    with pytest.raises(ValueError, match="2 tangents for 1 primals"):
+        autograd.jvp(lambda x: x, (np.ones(3),), (np.ones(3), np.ones(3)))
+    with pytest.raises(TypeError, match="primals must be a tuple"):
+        autograd.jvp(lambda x: x, np.ones(3), (np.ones(3),))
+    with pytest.raises(TypeError, match="integer"):
+        autograd.jvp(lambda x: x * 2.0, (3,), (1.0,))
+    with pytest.raises(TypeError, match="f must return a Value or a Tensor"):
+        autograd.jvp(lambda x: 3.0, (np.ones(2),), (np.ones(2),))

@@ -1,8 +1,8 @@
 """Anomaly mode: find the op that PRODUCED the first NaN or infinity, forward or backward.
 
-Turning the mode on swaps three module-level functions for checking versions
-(``value._make``, ``Tensor._apply`` and ``graph.walk``); turning it off puts
-the originals back, so outside the mode not one extra instruction runs. While
+Turning the mode on installs a recording layer (``recording.py``) that wraps
+``value._make``, ``Tensor._apply`` and ``graph.walk`` in checking versions;
+turning it off removes it, so outside the mode not one extra instruction runs. While
 it is on, every recorded op keeps the user's source line where it was made
 (a Value in a ``_TracedValue`` with one extra slot, a Tensor on its ``ctx``)
 and copies of the arrays it saved for backward. The flag is process-wide, as
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import functions as F
-from . import graph, value
+from . import recording, value
 from .graph import Node, _overlap
 from .tensor import Tensor
 
@@ -69,12 +69,13 @@ def is_anomaly_check_nan_enabled() -> bool:
 
 
 def _set(mode: bool, check_nan: bool) -> None:
-    """Swap the recording functions and the walk for their checking versions, or back."""
+    """Install the checking layer, or remove it (a refused install leaves the mode as it was)."""
     with _switch:
-        _state.enabled, _state.check_nan = bool(mode), bool(check_nan)
-        value._make = _checked_make if mode else _plain_make
-        Tensor._apply = _checked_apply if mode else _plain_apply
-        graph.walk = _checked_walk if mode else _plain_walk
+        if mode and not _state.enabled:
+            recording.install(_LAYER)
+        was_on, _state.enabled, _state.check_nan = _state.enabled, bool(mode), bool(check_nan)
+        if was_on and not mode:
+            recording.remove(_LAYER)
 
 
 class set_detect_anomaly:  # noqa: N801 (PyTorch's name)
@@ -122,8 +123,9 @@ class detect_anomaly:  # noqa: N801 (PyTorch's name)
         return block
 
     def __enter__(self) -> None:
-        self._previous.append((_state.enabled, _state.check_nan))
+        previous = (_state.enabled, _state.check_nan)
         _set(True, self.check_nan)
+        self._previous.append(previous)
 
     def __exit__(self, *exc_info: object) -> None:
         _set(*self._previous.pop())
@@ -164,37 +166,39 @@ class _Record:
         self.trace, self.snapshots = trace, snapshots
 
 
-_plain_make = value._make
-_plain_apply = Tensor.__dict__["_apply"]
-_plain_walk = graph.walk
 _OURS = tuple(
     os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), package) + os.sep
     for package in ("autograd", "nn")
 )
 
 
-def _checked_make(data: float, fn: type, parents: tuple, saved: tuple, node_type: type = value.Value) -> Any:
-    """``value._make`` in anomaly mode: a traced node, and the forward NaN/inf check."""
-    out = _plain_make(data, fn, parents, saved, _TRACED.get(node_type, node_type))
-    if out._fn is not None:
-        out._anomaly = _Record(_user_trace())
-    if data - data != 0 and _state.check_nan and not getattr(_in_walk, "on", False):
-        _check_forward(out, fn, parents, {})
-    return out
+def _checking_make(inner: Callable) -> Callable:
+    def checked_make(
+        data: float, fn: type, parents: tuple, saved: tuple, node_type: type = value.Value
+    ) -> Any:
+        """``value._make`` in anomaly mode: a traced node, and the forward NaN/inf check."""
+        out = inner(data, fn, parents, saved, _TRACED.get(node_type, node_type))
+        if out._fn is not None:
+            out._anomaly = _Record(_user_trace())
+        if data - data != 0 and _state.check_nan and not getattr(_in_walk, "on", False):
+            _check_forward(out, fn, parents, {})
+        return out
+
+    return checked_make
 
 
-def _checked_apply_function(cls: type, fn: type, inputs: tuple, params: dict) -> Tensor:
-    """``Tensor._apply`` in anomaly mode: the op's source line, copies of what it saved, the check."""
-    out = _plain_apply.__func__(cls, fn, inputs, params)
-    ctx = out._ctx
-    if ctx is not None:
-        ctx._anomaly = _Record(_user_trace(), _snapshots(ctx))
-    if _state.check_nan and out.data.dtype.kind == "f" and not getattr(_in_walk, "on", False):
-        _check_forward(out, fn, inputs, params)
-    return out
+def _checking_apply(inner: Callable) -> Callable:
+    def checked_apply(cls: type, fn: type, inputs: tuple, params: dict) -> Tensor:
+        """``Tensor._apply`` in anomaly mode: the op's source line, copies of what it saved, the check."""
+        out = inner(cls, fn, inputs, params)
+        ctx = out._ctx
+        if ctx is not None:
+            ctx._anomaly = _Record(_user_trace(), _snapshots(ctx))
+        if _state.check_nan and out.data.dtype.kind == "f" and not getattr(_in_walk, "on", False):
+            _check_forward(out, fn, inputs, params)
+        return out
 
-
-_checked_apply = classmethod(_checked_apply_function)
+    return checked_apply
 
 
 def _user_trace(limit: int = 8) -> tuple:
@@ -289,8 +293,12 @@ def _broadcasts(shape: tuple, to: tuple) -> bool:
 # ------------------------------------------------------------ backward check
 
 
+def _checking_walk(inner: Callable) -> Callable:
+    return functools.partial(_checked_walk, inner)
+
+
 def _checked_walk(
-    order: list[Node], create_graph: bool, gradient_of: Callable[[Node], Any] | None,
+    inner: Callable, order: list[Node], create_graph: bool, gradient_of: Callable[[Node], Any] | None,
     receive: Callable[[Node, Any, tuple], None],
 ) -> None:
     """``graph.walk`` in anomaly mode: each op's saved data and gradients checked before ``receive``."""
@@ -310,7 +318,7 @@ def _checked_walk(
 
     outer, _in_walk.on = getattr(_in_walk, "on", False), True
     try:
-        _plain_walk(order, create_graph, checked_gradient_of, checked_receive)
+        inner(order, create_graph, checked_gradient_of, checked_receive)
     except Exception as error:
         record = _record_of(current[0]) if current[0] is not None else None
         if record is not None and not isinstance(error, AnomalyError) and hasattr(error, "add_note"):
@@ -319,6 +327,11 @@ def _checked_walk(
         raise
     finally:
         _in_walk.on = outer
+
+
+_LAYER = recording.Layer("anomaly mode", {
+    recording.MAKE: _checking_make, recording.TENSOR_APPLY: _checking_apply, recording.WALK: _checking_walk,
+})
 
 
 def _check_backward(node: Node, node_grad: Any, grads: tuple) -> None:

@@ -1,10 +1,10 @@
 """Forward mode: tangents pushed forward beside the values, op by op, while ``f`` runs.
 
 ``jvp`` (transforms.py) opens a ``trace``: a dict node -> tangent, kept per
-thread. While any trace is open, the recording functions (``value._make``,
-``Value._apply``, ``Tensor._apply``) are swapped for versions that, once an op
-is recorded, compute its output's tangent from its inputs' (``push``); when
-the last trace closes they are put back, so recording costs nothing extra
+thread. While any trace is open, a recording layer (``recording.py``) wraps
+``value._make``, ``Value._apply`` and ``Tensor._apply`` in versions that, once
+an op is recorded, compute its output's tangent from its inputs' (``push``);
+when the last trace closes it is removed, so recording costs nothing extra
 outside jvp. Each op's forward rule is derived from its one entry in the op
 table, by its ``kind`` (autograd/README.md, "Forward mode"); none is written twice.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import graph, value
+from . import graph, recording, value
 from .functions import expand, zeros_like
 from .graph import Context, Function, Node, _GraphContext, enable_grad, is_grad_enabled
 from .tensor import Tensor
@@ -45,8 +45,6 @@ class _OpenTraces(threading.local):
 
 
 _open = _OpenTraces()
-_install_lock = threading.Lock()
-_open_anywhere = 0  # traces open in all threads: the swapped recording functions stay while > 0
 
 
 def is_tracing() -> bool:
@@ -61,50 +59,37 @@ graph.forward_mode_running = is_tracing  # grad inside jvp builds its gradients 
 def trace(differentiable: bool) -> Iterator[Trace]:
     """Open a forward-mode trace in this thread: ops recorded inside get tangents in it."""
     new = Trace(differentiable)
-    _install()
+    recording.install(_LAYER)  # once per open trace in any thread: removed when the last one closes
     outer = _open.traces
     _open.traces = (*outer, new)
     try:
         yield new
-        _check_installed()
     finally:
         _open.traces = outer
-        _uninstall()
+        recording.remove(_LAYER)
 
 
-def _check_installed() -> None:
-    """Refuse a result whose ops may have bypassed the trace: the recorders were swapped under it."""
-    if value._make is _traced_make and Tensor.__dict__["_apply"] is _TRACED_TENSOR_APPLY and (
-        Value.__dict__["_apply"] is _TRACED_VALUE_APPLY
-    ):
-        return
-    raise RuntimeError(
-        "jvp: the recording functions (value._make, Tensor._apply) were swapped while f ran "
-        "(anomaly mode switched on or off inside f, or in another thread?), so some ops may have "
-        "no tangent; switch such modes outside the jvp call"
-    )
+# --------------------------------------------------- the wrapped recording functions
 
 
-# --------------------------------------------------- the swapped recording functions
+def _tracing_make(inner: Callable) -> Callable:
+    def traced_make(
+        data: float, fn: type[Function], parents: tuple, saved: tuple, node_type: type = Value
+    ) -> Value:
+        """``value._make`` while a jvp runs: the node, then its tangent."""
+        if issubclass(node_type, value._AppliedValue):  # a user's Function: its tangent comes in _apply
+            return inner(data, fn, parents, saved, node_type)
+        return _traced(lambda: inner(data, fn, parents, saved, node_type), fn, parents, {})
+
+    return traced_make
 
 
-def _traced_make(
-    data: float, fn: type[Function], parents: tuple, saved: tuple, node_type: type = Value
-) -> Value:
-    """``value._make`` while a jvp runs: the node, then its tangent."""
-    if issubclass(node_type, value._AppliedValue):  # a user's Function: its tangent comes in _apply
-        return _plain_make(data, fn, parents, saved, node_type)
-    return _traced(lambda: _plain_make(data, fn, parents, saved, node_type), fn, parents, {})
+def _tracing_apply(inner: Callable) -> Callable:
+    def traced_apply(cls: type, fn: type[Function], inputs: tuple, params: dict) -> Node:
+        """``Value._apply`` (a user's Function) or ``Tensor._apply`` in a jvp: the node, then its tangent."""
+        return _traced(lambda: inner(cls, fn, inputs, params), fn, inputs, params)
 
-
-def _traced_value_apply(cls: type, fn: type[Function], inputs: tuple, params: dict) -> Value:
-    """``Value._apply`` (a user's Function on Values) while a jvp runs: the node, then its tangent."""
-    return _traced(lambda: _plain_value_apply.__func__(cls, fn, inputs, params), fn, inputs, params)
-
-
-def _traced_tensor_apply(cls: type, fn: type[Function], inputs: tuple, params: dict) -> Tensor:
-    """``Tensor._apply`` while a jvp runs: the node, then its tangent."""
-    return _traced(lambda: _plain_tensor_apply.__func__(cls, fn, inputs, params), fn, inputs, params)
+    return traced_apply
 
 
 def _traced(record: Callable[[], Node], fn: type[Function], inputs: tuple, params: dict) -> Node:
@@ -144,41 +129,10 @@ def _cut(out: Node) -> Node:
     return out
 
 
-_plain_make = value._make
-_plain_value_apply = Value.__dict__["_apply"]
-_plain_tensor_apply = Tensor.__dict__["_apply"]
-_TRACED_VALUE_APPLY = classmethod(_traced_value_apply)
-_TRACED_TENSOR_APPLY = classmethod(_traced_tensor_apply)
-
-
-def _install() -> None:
-    """Swap in the tracing recorders (wrapping whatever is installed now) for the first open trace."""
-    global _open_anywhere, _plain_make, _plain_value_apply, _plain_tensor_apply
-    with _install_lock:
-        _open_anywhere += 1
-        if _open_anywhere > 1:
-            return
-        if value._make is not _traced_make:
-            _plain_make, value._make = value._make, _traced_make
-        if Value.__dict__["_apply"] is not _TRACED_VALUE_APPLY:
-            _plain_value_apply, Value._apply = Value.__dict__["_apply"], _TRACED_VALUE_APPLY
-        if Tensor.__dict__["_apply"] is not _TRACED_TENSOR_APPLY:
-            _plain_tensor_apply, Tensor._apply = Tensor.__dict__["_apply"], _TRACED_TENSOR_APPLY
-
-
-def _uninstall() -> None:
-    """Put the recorders back when the last trace closes (each one only if it is still ours)."""
-    global _open_anywhere
-    with _install_lock:
-        _open_anywhere -= 1
-        if _open_anywhere:
-            return
-        if value._make is _traced_make:
-            value._make = _plain_make
-        if Value.__dict__["_apply"] is _TRACED_VALUE_APPLY:
-            Value._apply = _plain_value_apply
-        if Tensor.__dict__["_apply"] is _TRACED_TENSOR_APPLY:
-            Tensor._apply = _plain_tensor_apply
+_LAYER = recording.Layer("forward mode", {
+    recording.MAKE: _tracing_make, recording.VALUE_APPLY: _tracing_apply,
+    recording.TENSOR_APPLY: _tracing_apply,
+})
 
 
 # --------------------------------------------------------------- one op's tangent

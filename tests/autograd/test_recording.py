@@ -5,11 +5,11 @@ import threading
 
 import numpy as np
 import pytest
+from test_gradcheck import Cube  # a user's Function: kind "other", its jvp rule is backward transposed
 
 import autograd
 from autograd import (
     AnomalyError,
-    Function,
     Tensor,
     Value,
     detect_anomaly,
@@ -49,20 +49,6 @@ def test_the_plain_entry_points_are_the_engines_own_functions():
     assert Tensor.__dict__["_apply"].__func__.__qualname__ == "Tensor._apply"
     assert Value.__dict__["_apply"].__func__.__qualname__ == "Value._apply"
     assert graph.walk.__module__ == "autograd.graph" and graph.walk.__qualname__ == "walk"
-
-
-class Cube(Function):
-    """A user's Function (kind "other": its forward rule is its backward transposed)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x * x
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * 3.0 * x * x
 
 
 def f_value(x):

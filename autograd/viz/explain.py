@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .. import functions as F
+from .. import functions as ops
 from ..graph import Node
 from .core import derivative_rules, fmt, grad_summary, graph_nodes, node_names, parameter_names, summary
 from .steps import Contribution, Step, backward_steps
@@ -89,7 +89,7 @@ def expression(node: Node, names: dict[int, str]) -> str:
     """The op as an expression of its inputs' names: "e * f", "tanh(n)", "x ** 2"."""
     args = [names[id(p)] if p is not None else "const" for p in node._parents]
     symbol = node._fn.name()
-    if node._fn is F.PowConstant:
+    if node._fn is ops.PowConstant:
         return f"{grouped(args[0])} ** {fmt((node._ctx or node).saved_tensors[1])}"
     if symbol in INFIX and len(args) == 2:
         return f"{grouped(args[0])} {symbol} {grouped(args[1])}"
@@ -202,7 +202,7 @@ def tex_expression(node: Node, names: dict[int, str]) -> str:
     """The op in math notation: e \\cdot f, x^{2}, \\tanh(n), \\operatorname{relu}(x)."""
     args = [tex_name(names[id(p)]) if p is not None else r"\mathrm{const}" for p in node._parents]
     symbol = node._fn.name()
-    if node._fn is F.PowConstant:
+    if node._fn is ops.PowConstant:
         return rf"{args[0]}^{{{fmt((node._ctx or node).saved_tensors[1])}}}"
     if symbol in INFIX and len(args) == 2:
         return f"{args[0]}^{{{args[1]}}}" if symbol == "**" else f"{args[0]} {INFIX[symbol]} {args[1]}"

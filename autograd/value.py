@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any
 
+import numpy as np
+
 from . import functions as ops
 from .graph import Context, Function, Node, backward, grad_mode, next_order, roles_by_identity
 
@@ -217,6 +219,26 @@ class Value(Node):
     def __format__(self, spec: str) -> str:
         """``f"{loss:.3f}"`` formats the number; ``f"{v}"`` is ``str(v)``, as in micrograd."""
         return format(self.data, spec) if spec else str(self)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy ufuncs on Values run NumPy's object loop on the Values themselves:
+        ``np.cos(v)`` is ``v.cos()`` and ``np.float64(2) * v`` is ``2.0 * v``, recorded.
+        A ufunc with no Value op (``np.sinh(v)``, ``np.maximum(v, 0)``) raises a TypeError
+        naming it and what to use, instead of NumPy's "no callable sinh method".
+        (A method of the class: it adds nothing to a Value's size.)"""
+        args = [np.asarray(x, dtype=object) if isinstance(x, Value) else x for x in inputs]
+        try:
+            return getattr(ufunc, method)(*args, **kwargs)
+        except (TypeError, AttributeError) as error:
+            name = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+            ops_made = [n for n, f in vars(Value).items() if getattr(f, "__qualname__", "") == n]  # exp ...
+            raise TypeError(
+                f"{name} on a Value: a Value records only its own ops ({error}). Use its methods "
+                f"({' '.join(f'x.{n}()' for n in ops_made)}) and operators (+ - * / **); in a Function's "
+                f"backward, the helpers of autograd.functions (exp log sin cos sigmoid ...: floats and "
+                f"nodes alike); {name} on x.data for the number, with no gradient; or subclass "
+                f"autograd.Function for a new op."
+            ) from error
 
 
 def affine(weights: Sequence[Value], inputs: Sequence[Value | Number], bias: Value) -> Value:

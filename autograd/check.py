@@ -108,7 +108,7 @@ def _describe(node: Node, position: int, count: int) -> str:
     fn = node._fn
     name = f" {fn.name()!r}" if fn.name() != fn.__name__ else ""
     details = [f"label {node.label!r}"] if node.label else []
-    if isinstance(node, Tensor):
+    if isinstance(node, Tensor):  # a Value has no shape to name
         details.append(f"output shape {node.data.shape}")
     where = f" ({', '.join(details)})" if details else ""
     return f"op {position} of {count} in forward order, {fn.__name__}{name}{where}"
@@ -169,7 +169,7 @@ def _check_op(node: Node, eps: float, atol: float, rtol: float, rng: np.random.G
     inputs = [_float64(x) for x in inputs]
     out, ctx = run(inputs)
     _check_finite_output(_as_node(node, out), "the op")
-    v = float(rng.standard_normal()) if isinstance(node, Value) else rng.standard_normal(np.shape(out))
+    v = _as_node(node, rng.standard_normal(np.shape(out))).data  # a float for a Value op
     grads = node._fn.backward(ctx, v)
     grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
     if len(grads) != len(inputs):
@@ -221,6 +221,7 @@ def _float64(x: Any) -> Any:
 
 
 def _as_node(node: Node, data: Any) -> Node:
+    """``data`` as a float64 node of ``node``'s kind (``node.wrap`` would keep a float32 op's dtype)."""
     return Value(float(data)) if isinstance(node, Value) else Tensor(np.asarray(data, dtype=np.float64))
 
 
@@ -236,7 +237,7 @@ def _check_input(node: Node, run: Callable, inputs: list, k: int, grad: Any, v: 
 
     analytic = _analytic(grad, base)
     _check_shapes_at(k, analytic, base)
-    if node._fn.kind == "elementwise" and isinstance(base, Tensor):
+    if node._fn.kind == "elementwise" and np.ndim(base.data):
         return _check_elementwise(run, inputs, k, v, analytic, eps, atol, rtol)
     if np.size(base.data) <= FULL_LIMIT:
         return _check_elements(projected, base, k, analytic, eps, atol, rtol)

@@ -89,7 +89,7 @@ def _differentiable(x: Any) -> Node:
 
 def _result(node: Node, found: Any) -> Any:
     """The gradient the pass found for an input; zeros where none reached it."""
-    return np.zeros_like(node.data) if found is None else found
+    return node.zeros() if found is None else found
 
 
 def _plain(out: Node) -> Any:

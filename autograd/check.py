@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import functions as F
+from . import functions as ops
 from .gradcheck import (
     GradcheckError,
     _check_close,
@@ -71,15 +71,15 @@ def check_graph(root: Node, eps: float = 1e-6, atol: float = 1e-5, rtol: float =
     if not isinstance(root, Node):
         raise TypeError(f"check_graph: root must be a Value or a Tensor, got {type(root).__name__}")
     with _driver:  # the order marks nodes: not while a backward pass walks them
-        ops = topological_order(root, clear=False)[::-1]
-    if not ops:
+        recorded = topological_order(root, clear=False)[::-1]
+    if not recorded:
         raise ValueError(
             "check_graph: no op is recorded behind the root (a leaf, or computed under no_grad); "
             "pass the result of a computation made with gradients on"
         )
     rng = np.random.default_rng(seed)
-    for position, node in enumerate(ops, 1):
-        header = _describe(node, position, len(ops))
+    for position, node in enumerate(recorded, 1):
+        header = _describe(node, position, len(recorded))
         try:
             with np.errstate(all="ignore"):  # NaN and inf are reported by the checks, not warned
                 _check_op(node, eps, atol, rtol, rng)
@@ -108,7 +108,7 @@ def _describe(node: Node, position: int, count: int) -> str:
     fn = node._fn
     name = f" {fn.name()!r}" if fn.name() != fn.__name__ else ""
     details = [f"label {node.label!r}"] if node.label else []
-    if isinstance(node, Tensor):
+    if isinstance(node, Tensor):  # a Value has no shape to name
         details.append(f"output shape {node.data.shape}")
     where = f" ({', '.join(details)})" if details else ""
     return f"op {position} of {count} in forward order, {fn.__name__}{name}{where}"
@@ -141,7 +141,7 @@ def recorded(node: Node) -> tuple[list, dict, Callable[[list], tuple[Any, Any]]]
         return inputs, {}, run_scalar
     inputs = list(getattr(ctx, "_inputs", None) or [p.data for p in node._parents])
     params = getattr(ctx, "params", {})
-    if fn is F.Cast:  # a cast down would round the differences: checked as the identity it is in calculus
+    if fn is ops.Cast:  # a cast down would round the differences: checked as the identity it is in calculus
         params = {**params, "dtype": np.float64}
 
     def run(xs: list) -> tuple[Any, Any]:
@@ -155,9 +155,9 @@ def recorded(node: Node) -> tuple[list, dict, Callable[[list], tuple[Any, Any]]]
 def _scalar_params(node: Node) -> tuple:
     """A built-in Value op's params beyond its inputs, from its saved items (a Value has no room for more)."""
     fn, saved = node._fn, node.saved_tensors
-    if fn is F.PowConstant:
+    if fn is ops.PowConstant:
         return (saved[1],)
-    if fn is F.LeakyRelu and saved[0] != 1.0:  # the factor is the slope where a <= 0 (else not needed)
+    if fn is ops.LeakyRelu and saved[0] != 1.0:  # the factor is the slope where a <= 0 (else not needed)
         return (saved[0],)
     return ()
 
@@ -169,7 +169,7 @@ def _check_op(node: Node, eps: float, atol: float, rtol: float, rng: np.random.G
     inputs = [_float64(x) for x in inputs]
     out, ctx = run(inputs)
     _check_finite_output(_as_node(node, out), "the op")
-    v = float(rng.standard_normal()) if isinstance(node, Value) else rng.standard_normal(np.shape(out))
+    v = _as_node(node, rng.standard_normal(np.shape(out))).data  # a float for a Value op
     grads = node._fn.backward(ctx, v)
     grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
     if len(grads) != len(inputs):
@@ -221,6 +221,7 @@ def _float64(x: Any) -> Any:
 
 
 def _as_node(node: Node, data: Any) -> Node:
+    """``data`` as a float64 node of ``node``'s kind (``node.wrap`` would keep a float32 op's dtype)."""
     return Value(float(data)) if isinstance(node, Value) else Tensor(np.asarray(data, dtype=np.float64))
 
 
@@ -236,7 +237,7 @@ def _check_input(node: Node, run: Callable, inputs: list, k: int, grad: Any, v: 
 
     analytic = _analytic(grad, base)
     _check_shapes_at(k, analytic, base)
-    if node._fn.kind == "elementwise" and isinstance(base, Tensor):
+    if node._fn.kind == "elementwise" and np.ndim(base.data):
         return _check_elementwise(run, inputs, k, v, analytic, eps, atol, rtol)
     if np.size(base.data) <= FULL_LIMIT:
         return _check_elements(projected, base, k, analytic, eps, atol, rtol)
@@ -297,10 +298,10 @@ def _check_elementwise(run: Callable, inputs: list, k: int, v: np.ndarray, analy
 
     here, _ = moved(0.0)
     (plus, up), (minus, down) = moved(eps), moved(-eps)
-    numerical = F.sum_to((plus - minus) / (up - down), shape)
+    numerical = ops.sum_to((plus - minus) / (up - down), shape)
     left, right = (here - minus) / -down, (plus - here) / up
-    low, high = F.sum_to(np.fmin(left, right), shape), F.sum_to(np.fmax(left, right), shape)
-    left, right = F.sum_to(left, shape), F.sum_to(right, shape)
+    low, high = ops.sum_to(np.fmin(left, right), shape), ops.sum_to(np.fmax(left, right), shape)
+    left, right = ops.sum_to(left, shape), ops.sum_to(right, shape)
     _settle(analytic, numerical, lambda idx: (left[idx], right[idx], low[idx], high[idx]), atol, rtol)
     _compare_input(k, analytic, numerical, atol, rtol)
 

@@ -1050,6 +1050,7 @@ class Concatenate(Function):
     """concatenate along axis;  each input gets its slice of g."""
 
     symbol = "concatenate"
+    rule = ("g's slice at this input's place along axis",)  # one entry: every input's rule
     kind = "linear"
 
     @staticmethod
@@ -1081,7 +1082,7 @@ class Affine(Function):
     """
 
     symbol = "affine"
-    rule = ("g", "g * x_i", "g * w_i")
+    rule = ("g", "g * x_i", "g * w_i")  # for b, then a run of w_i and a run of x_i (i = 1..n)
     saves = (slice(1, None),)
 
     @staticmethod

@@ -18,6 +18,8 @@ from .graph import Node, backward, enable_grad, no_grad
 from .tensor import Tensor
 from .value import Value
 
+# isinstance(x, Node) below tells a node from the caller's raw float or array (arguments, f's result):
+# dispatch on user input. Engine-specific behaviour asks the node (wrap, as_data, zeros, ones).
 Argnums = int | Sequence[int]
 
 
@@ -76,8 +78,8 @@ def grad(f: Callable, argnums: Argnums = 0, create_graph: bool = False) -> Calla
 
 def _differentiable(x: Any) -> Node:
     """A node to differentiate with respect to: a boundary for the pass."""
-    if isinstance(x, Tensor) and not x.requires_grad:
-        return Tensor(x.data, requires_grad=True)  # a constant: a fresh leaf
+    if isinstance(x, Tensor) and not x.requires_grad:  # a Tensor constant (a Value one takes Identity)
+        return Tensor(x.data, requires_grad=True)  # a constant: a fresh leaf (wrap() would not need grad)
     if isinstance(x, Node):
         return Identity.apply(x)  # a new node on the graph: the pass stops there
     if isinstance(x, (int, float)):
@@ -87,7 +89,7 @@ def _differentiable(x: Any) -> Node:
 
 def _result(node: Node, found: Any) -> Any:
     """The gradient the pass found for an input; zeros where none reached it."""
-    return np.zeros_like(node.data) if found is None else found
+    return node.zeros() if found is None else found
 
 
 def _plain(out: Node) -> Any:
@@ -97,8 +99,8 @@ def _plain(out: Node) -> Any:
 def _check_scalar(out: Any, who: str) -> None:
     if not isinstance(out, Node):
         raise TypeError(f"{who}: f must return a Value or a Tensor, got {type(out).__name__}")
-    if isinstance(out, Tensor) and out.size != 1:
-        raise ValueError(f"{who}: f must return one element, got shape {out.shape}")
+    if np.size(out.data) != 1:
+        raise ValueError(f"{who}: f must return one element, got shape {np.shape(out.data)}")
 
 
 # ----------------------------------------------------------------- numerical
@@ -113,13 +115,10 @@ def numerical_grad(f: Callable, *inputs: Any, eps: float = 1e-6) -> tuple[Any, .
     base = [_copy_input(x) for x in inputs]
     grads = []
     for k, x in enumerate(base):
-        if isinstance(x, Value):
-            grads.append(_central(f, base, k, None, eps))
-            continue
-        g = np.zeros(x.shape, dtype=np.float64)
-        for idx in np.ndindex(*x.shape):
+        g = np.zeros(np.shape(x.data), dtype=np.float64)
+        for idx in np.ndindex(*g.shape):
             g[idx] = _central(f, base, k, idx, eps)
-        grads.append(g)
+        grads.append(x.as_data(g))  # a float for a Value
     return tuple(grads)
 
 
@@ -155,13 +154,9 @@ def _directional(f: Callable, base: list, direction: list, eps: float) -> float:
 def _shifted(base: list, k: int, idx: Any, step: float) -> tuple[list, float]:
     """The inputs with element ``idx`` of input ``k`` moved by ``step``, and its new value."""
     inputs = list(base)
-    x = base[k]
-    if isinstance(x, Value):
-        inputs[k] = Value(x.data + step)
-        return inputs, inputs[k].data
-    data = x.data.copy()
+    data = np.array(base[k].data, dtype=np.float64)  # a copy; 0-d for a Value (idx is then ())
     data[idx] += step
-    inputs[k] = Tensor(data)
+    inputs[k] = base[k].wrap(data)
     return inputs, float(data[idx])
 
 
@@ -172,21 +167,18 @@ def _evaluate(f: Callable, inputs: list) -> float:
 
 
 def _to_float(out: Any) -> float:
-    if isinstance(out, Value):
-        return out.data
-    if isinstance(out, Tensor):
-        if out.size != 1:
-            raise ValueError(f"f must return one element, got shape {out.shape}")
-        return float(out.data.reshape(()))
-    return float(out)
+    data = out.data if isinstance(out, Node) else out  # f may return a plain number
+    if np.size(data) != 1:
+        raise ValueError(f"f must return one element, got shape {np.shape(data)}")
+    return float(np.reshape(data, ()))
 
 
 def _copy_input(x: Any) -> Node:
-    """A float64 leaf holding the input's value (Values stay scalar)."""
-    if isinstance(x, Value) or isinstance(x, (int, float)):
-        return Value(float(x.data if isinstance(x, Value) else x))
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
-    return Tensor(data.astype(np.float64), requires_grad=True)
+    """A float64 leaf holding the input's value (Values and numbers as Values, the rest as Tensors)."""
+    data = x.data if isinstance(x, Node) else x  # the user's input: a node, a number or an array
+    if isinstance(data, (int, float)):  # a Value's float is one
+        return Value(float(data))
+    return Tensor(np.asarray(data).astype(np.float64), requires_grad=True)
 
 
 # ----------------------------------------------------------------- gradcheck
@@ -238,10 +230,10 @@ def _projected(f: Callable, base: list, rng: np.random.Generator) -> Callable:
     """f itself if it returns one element, else sum(u * f) for a fixed random u."""
     with no_grad():
         sample = f(*base)
-    if not isinstance(sample, (Value, Tensor)):
+    if not isinstance(sample, Node):
         raise TypeError(f"gradcheck: f must return a Value or a Tensor, got {type(sample).__name__}")
     _check_finite_output(sample, "f")
-    if isinstance(sample, Value) or sample.size == 1:
+    if np.size(sample.data) == 1:
         return f
     u = rng.standard_normal(sample.shape)
     return lambda *xs: (f(*xs) * u).sum()
@@ -268,8 +260,8 @@ def _directional_derivative(f: Callable, base: list, rng: np.random.Generator) -
         grads = grad(f, argnums=tuple(range(len(xs))), create_graph=True)(*xs)
         total = None
         for g, w in zip(grads, weights, strict=True):
-            term = g * w if isinstance(g, Value) else (g * w).sum() if isinstance(g, Tensor) else None
-            if term is not None:
+            if isinstance(g, Node):  # else zeros: no path from this input
+                term = (g * w).sum() if np.ndim(g.data) else g * w  # a Value has no sum()
                 total = term if total is None else total + term
         return total if total is not None else f(*xs) * 0.0
 
@@ -293,9 +285,7 @@ def _check_shapes(analytic: list, base: list) -> None:
 
 
 def _random_like(x: Node, rng: np.random.Generator) -> Any:
-    if isinstance(x, Value):
-        return float(rng.standard_normal())
-    return rng.standard_normal(x.shape)
+    return x.as_data(rng.standard_normal(np.shape(x.data)))  # the base copies are float64
 
 
 def _compare_full(analytic: list, numerical: tuple, atol: float, rtol: float, order: int) -> None:

@@ -25,7 +25,7 @@ from typing import Any, Union
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
-from . import functions as F
+from . import functions as ops
 from .graph import Context, Function, Node, backward, grad_mode, next_order, note_write, roles_by_identity
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
@@ -294,48 +294,48 @@ class Tensor(Node):
     # -------------------------------------------------------------- arithmetic
 
     def __add__(self, other: ArrayLike) -> Tensor:
-        return F.Add.apply(self, _operand(other))
+        return ops.Add.apply(self, _operand(other))
 
     def __radd__(self, other: ArrayLike) -> Tensor:
-        return F.Add.apply(_operand(other), self)
+        return ops.Add.apply(_operand(other), self)
 
     def __sub__(self, other: ArrayLike) -> Tensor:
-        return F.Sub.apply(self, _operand(other))
+        return ops.Sub.apply(self, _operand(other))
 
     def __rsub__(self, other: ArrayLike) -> Tensor:
-        return F.Sub.apply(_operand(other), self)
+        return ops.Sub.apply(_operand(other), self)
 
     def __mul__(self, other: ArrayLike) -> Tensor:
-        return F.Mul.apply(self, _operand(other))
+        return ops.Mul.apply(self, _operand(other))
 
     def __rmul__(self, other: ArrayLike) -> Tensor:
-        return F.Mul.apply(_operand(other), self)
+        return ops.Mul.apply(_operand(other), self)
 
     def __truediv__(self, other: ArrayLike) -> Tensor:
-        return F.Div.apply(self, _operand(other))
+        return ops.Div.apply(self, _operand(other))
 
     def __rtruediv__(self, other: ArrayLike) -> Tensor:
-        return F.Div.apply(_operand(other), self)
+        return ops.Div.apply(_operand(other), self)
 
     def __pow__(self, other: ArrayLike) -> Tensor:
         if isinstance(other, (int, float)):
-            return F.PowConstant.apply(self, exponent=other)
-        return F.Pow.apply(self, _operand(other))
+            return ops.PowConstant.apply(self, exponent=other)
+        return ops.Pow.apply(self, _operand(other))
 
     def __rpow__(self, other: ArrayLike) -> Tensor:
-        return F.Pow.apply(_operand(other), self)
+        return ops.Pow.apply(_operand(other), self)
 
     def __matmul__(self, other: ArrayLike) -> Tensor:
-        return F.MatMul.apply(self, _operand(other))
+        return ops.MatMul.apply(self, _operand(other))
 
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
-        return F.MatMul.apply(_operand(other), self)
+        return ops.MatMul.apply(_operand(other), self)
 
     def __neg__(self) -> Tensor:
-        return F.Neg.apply(self)
+        return ops.Neg.apply(self)
 
     def __getitem__(self, index: Any) -> Tensor:
-        return F.GetItem.apply(self, index=_raw_index(index))
+        return ops.GetItem.apply(self, index=_raw_index(index))
 
     # Comparisons give plain boolean arrays: they have no gradient.
     def __lt__(self, other: ArrayLike) -> np.ndarray:
@@ -359,43 +359,43 @@ class Tensor(Node):
     # ------------------------------------------------------------- elementwise
 
     def exp(self) -> Tensor:
-        return F.Exp.apply(self)
+        return ops.Exp.apply(self)
 
     def log(self) -> Tensor:
-        return F.Log.apply(self)
+        return ops.Log.apply(self)
 
     def sqrt(self) -> Tensor:
-        return F.Sqrt.apply(self)
+        return ops.Sqrt.apply(self)
 
     def abs(self) -> Tensor:
-        return F.Abs.apply(self)
+        return ops.Abs.apply(self)
 
     __abs__ = abs
 
     def tanh(self) -> Tensor:
-        return F.Tanh.apply(self)
+        return ops.Tanh.apply(self)
 
     def sin(self) -> Tensor:
-        return F.Sin.apply(self)
+        return ops.Sin.apply(self)
 
     def cos(self) -> Tensor:
-        return F.Cos.apply(self)
+        return ops.Cos.apply(self)
 
     def sigmoid(self) -> Tensor:
-        return F.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(self)
 
     def relu(self) -> Tensor:
-        return F.Relu.apply(self)
+        return ops.Relu.apply(self)
 
     def leaky_relu(self, slope: float = 0.01) -> Tensor:
-        return F.LeakyRelu.apply(self, slope=slope)
+        return ops.LeakyRelu.apply(self, slope=slope)
 
     def softplus(self) -> Tensor:
-        return F.Softplus.apply(self)
+        return ops.Softplus.apply(self)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         """Values limited to [min, max]; the gradient is 0 where clipped."""
-        return F.Clip.apply(self, low=min, high=max)
+        return ops.Clip.apply(self, low=min, high=max)
 
     # -------------------------------------------------------------- reductions
 
@@ -403,18 +403,18 @@ class Tensor(Node):
     # NumPy; ``dim=`` is PyTorch's name for ``axis=`` (give one of them).
 
     def sum(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
-        return F.Sum.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
+        return ops.Sum.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
-        return F.Mean.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
+        return ops.Mean.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
         """Largest element(s); ties share the gradient evenly."""
-        return F.Amax.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
+        return ops.Amax.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
         """Smallest element(s); ties share the gradient evenly."""
-        return F.Amin.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
+        return ops.Amin.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0, *, dim: Axis = None) -> Tensor:
         """sum((x - mean)**2) / max(n - ddof, 0), NumPy's default ddof=0.
@@ -422,19 +422,19 @@ class Tensor(Node):
         With ddof >= n the divisor is 0, so the result is inf (or nan for
         equal elements), never negative, as in PyTorch.
         """
-        return F.Var.apply(self, axis=_axis(axis, dim), keepdims=keepdims, ddof=ddof)
+        return ops.Var.apply(self, axis=_axis(axis, dim), keepdims=keepdims, ddof=ddof)
 
     def logsumexp(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
         """log(sum(exp(x))), shifted by the max so 1e4 does not overflow."""
-        return F.LogSumExp.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
+        return ops.LogSumExp.apply(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def softmax(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
         """e**x / sum(e**x) along ``axis`` (the last one when none is given)."""
-        return F.Softmax.apply(self, axis=_axis(axis, dim, default=-1))
+        return ops.Softmax.apply(self, axis=_axis(axis, dim, default=-1))
 
     def log_softmax(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
         """x - logsumexp(x) along ``axis`` (the last one when none is given)."""
-        return F.LogSoftmax.apply(self, axis=_axis(axis, dim, default=-1))
+        return ops.LogSoftmax.apply(self, axis=_axis(axis, dim, default=-1))
 
     # ---------------------------------------------------------------- movement
 
@@ -442,13 +442,13 @@ class Tensor(Node):
         """Same data, new shape; ``reshape(2, -1)`` or ``reshape((2, -1))``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return F.Reshape.apply(self, shape=shape)
+        return ops.Reshape.apply(self, shape=shape)
 
     def transpose(self, *axes: Any) -> Tensor:
         """Axes permuted (reversed when none are given), as ``ndarray.transpose``."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return F.Transpose.apply(self, axes=axes or None)
+        return ops.Transpose.apply(self, axes=axes or None)
 
     permute = transpose
 
@@ -483,7 +483,7 @@ class Tensor(Node):
 
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
         """Repeated along new or size-1 axes; the gradient sums back."""
-        return F.Expand.apply(self, shape=tuple(shape))
+        return ops.Expand.apply(self, shape=tuple(shape))
 
     # ---------------------------------------------------------------- backward
 
@@ -663,7 +663,7 @@ class Tensor(Node):
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             return Tensor(self.data.astype(dtype))
-        return F.Cast.apply(self, dtype=dtype)
+        return ops.Cast.apply(self, dtype=dtype)
 
     def float(self) -> Tensor:
         """In float32 (PyTorch's name): this tensor if it already is."""
@@ -837,7 +837,7 @@ def _np_dot(a: ArrayLike, b: ArrayLike) -> Tensor:
             f"np.dot of shapes {np.shape(a)} and {np.shape(b)} on Tensors: use a @ b "
             f"(np.matmul's rules) or a * b for a number"
         )
-    return F.MatMul.apply(_operand(a), _operand(b))
+    return ops.MatMul.apply(_operand(a), _operand(b))
 
 
 def _np_argmax(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Any:
@@ -987,7 +987,7 @@ def concatenate(tensors: Iterable[ArrayLike], axis: int | None = None, *, dim: i
     tensors = [_node(t) for t in tensors]
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
-    return F.Concatenate.apply(*tensors, axis=_axis(axis, dim, default=0))
+    return ops.Concatenate.apply(*tensors, axis=_axis(axis, dim, default=0))
 
 
 def stack(tensors: Iterable[ArrayLike], axis: int | None = None, *, dim: int | None = None) -> Tensor:
@@ -1001,17 +1001,17 @@ def stack(tensors: Iterable[ArrayLike], axis: int | None = None, *, dim: int | N
 
 def where(condition: Any, x: ArrayLike, y: ArrayLike) -> Tensor:
     """``x`` where ``condition`` holds, else ``y`` (condition needs no gradient)."""
-    return F.Where.apply(np.asarray(_raw(condition), dtype=bool), _node(x), _operand(y))
+    return ops.Where.apply(np.asarray(_raw(condition), dtype=bool), _node(x), _operand(y))
 
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise max; ties split the gradient evenly."""
-    return F.Maximum.apply(_node(a), _operand(b))
+    return ops.Maximum.apply(_node(a), _operand(b))
 
 
 def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise min; ties split the gradient evenly."""
-    return F.Minimum.apply(_node(a), _operand(b))
+    return ops.Minimum.apply(_node(a), _operand(b))
 
 
 def _node(x: ArrayLike) -> Tensor:

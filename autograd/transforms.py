@@ -28,6 +28,8 @@ from .graph import Node, backward, enable_grad
 from .tensor import Tensor, stack
 from .value import Value
 
+# isinstance(x, Node) below tells a node from the caller's raw float or array (arguments, f's result,
+# seeds): dispatch on user input. Engine-specific behaviour asks the node (wrap, as_data, zeros, ones).
 Argnums = int | Sequence[int]
 
 
@@ -96,8 +98,8 @@ def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[A
     value_and_gradient = value_and_grad(f, everything, create_graph=True)
 
     def value_then_gradient(*args: Any) -> tuple[Node, ...]:
-        value, grads = value_and_gradient(*args)
-        return (value, *(g if isinstance(g, Node) else Tensor(g) for g in grads))
+        value, grads = value_and_gradient(*args)  # zeros (numbers) for an input with no path
+        return (value, *(g if isinstance(g, Node) else x.wrap(g) for g, x in zip(grads, args, strict=True)))
 
     call = _Call(value_then_gradient, primals, everything, "hvp")
     value, grads = call.outputs[0], call.outputs[1:]
@@ -145,7 +147,7 @@ def _seed_tangent(x: Node, t: Any, differentiable: bool) -> Any:
     if differentiable:
         if not isinstance(t, Node):
             return x.wrap(t)
-        return t.astype(x.dtype) if isinstance(t, Tensor) and t.dtype != x.dtype else t
+        return t.astype(x.dtype) if isinstance(t, Tensor) and t.dtype != x.dtype else t  # Tensor-only dtypes
     return x.as_data(t.data if isinstance(t, Node) else t)
 
 
@@ -188,10 +190,9 @@ class _Call:
 
 def _jacobian_of(out: Node, call: _Call) -> tuple[Any, ...]:
     """d out / d each input: one reverse pass per element of ``out``, rows stacked."""
-    size = 1 if isinstance(out, Value) else out.size
     rows = []
-    for k in range(size):
-        seed = 1.0 if isinstance(out, Value) else _basis(out.data, k)
+    for k in range(np.size(out.data)):
+        seed = out.as_data(_basis(np.asarray(out.data), k))  # 1.0 for a Value
         rows.append(_pull(out, seed, call.inputs, call.graph))
     return tuple(
         _stacked([row[j] for row in rows], out, x, call.plain, call.graph)
@@ -207,16 +208,16 @@ def _basis(data: np.ndarray, k: int) -> np.ndarray:
 
 def _stacked(rows: list, out: Node, x: Node, plain: bool, graph: bool) -> Any:
     """The rows (one gradient per output element) as one array of shape out.shape + x.shape."""
-    out_shape = () if isinstance(out, Value) else out.shape
+    out_shape = np.shape(out.data)
     rows = [_returned(r, x, plain, graph) for r in rows]
-    if isinstance(out, Value) or (isinstance(x, Value) and len(rows) == 1 and not out_shape):
+    if not out_shape:  # one output element: its row is the Jacobian, in x's kind
         return rows[0]
     if plain or not graph:
         data = [r.data if isinstance(r, Node) else r for r in rows]
         full = np.stack(data).reshape(out_shape + np.shape(x.data)) if rows else np.zeros(
             out_shape + np.shape(x.data), dtype=x.data.dtype)
         return full if plain else Tensor(full)
-    if isinstance(x, Value):
+    if isinstance(x, Value):  # engine-specific: Value rows cannot be stacked into a Tensor
         raise TypeError("jacobian: a Value argument with a Tensor output has no Tensor Jacobian; "
                         "pass the argument as a 0-d array or Tensor")
     if not rows:
@@ -265,7 +266,7 @@ def _returned(g: Any, like: Node, plain: bool, graph: bool) -> Any:
 def _differentiable_input(x: Any, position: int, who: str) -> Any:
     """``x`` itself if it can be differentiated with respect to; else a clear error."""
     if isinstance(x, Node):
-        kind = "f" if isinstance(x, Value) else x.dtype.kind
+        kind = np.asarray(x.data).dtype.kind  # "f" for a Value's float
     elif isinstance(x, (bool, int, np.integer, np.bool_)):
         kind = "i"
     else:
@@ -346,7 +347,7 @@ def _seed_for(seed: Any, out: Node, graph: bool) -> Any:
 
 
 def _shape(x: Any) -> tuple[int, ...]:
-    return () if isinstance(x, Value) else tuple(np.shape(x.data if isinstance(x, Node) else x))
+    return tuple(np.shape(x.data if isinstance(x, Node) else x))
 
 
 def _needs_grad(x: Any) -> bool:

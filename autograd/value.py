@@ -18,7 +18,9 @@ from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any
 
-from . import functions as F
+import numpy as np
+
+from . import functions as ops
 from .graph import Context, Function, Node, backward, grad_mode, next_order, roles_by_identity
 
 Number = int | float
@@ -125,11 +127,11 @@ class Value(Node):
     # Each op's forward on a float is its table entry's ``scalar`` (functions.py);
     # the methods are made from the table once, at import (see _unary, _binary).
 
-    __add__ = _binary(F.Add)
-    __sub__ = _binary(F.Sub)
-    __mul__ = _binary(F.Mul)
-    __truediv__ = _binary(F.Div)
-    __neg__ = _unary(F.Neg)
+    __add__ = _binary(ops.Add)
+    __sub__ = _binary(ops.Sub)
+    __mul__ = _binary(ops.Mul)
+    __truediv__ = _binary(ops.Div)
+    __neg__ = _unary(ops.Neg)
 
     def __pow__(self, other: Value | Number) -> Value:
         """self ** other: a Value exponent is differentiated too, a number is a constant."""
@@ -157,17 +159,17 @@ class Value(Node):
     # --------------------------------------------------------------- functions
     # Special points follow IEEE 754 and PyTorch (see the module docstring).
 
-    exp = _unary(F.Exp)
-    sin = _unary(F.Sin)
-    cos = _unary(F.Cos)
-    log = _unary(F.Log)
-    sqrt = _unary(F.Sqrt)
-    tanh = _unary(F.Tanh)
-    sigmoid = _unary(F.Sigmoid)
-    softplus = _unary(F.Softplus)
-    relu = _unary(F.Relu)
-    leaky_relu = _unary(F.LeakyRelu)
-    abs = _unary(F.Abs)
+    exp = _unary(ops.Exp)
+    sin = _unary(ops.Sin)
+    cos = _unary(ops.Cos)
+    log = _unary(ops.Log)
+    sqrt = _unary(ops.Sqrt)
+    tanh = _unary(ops.Tanh)
+    sigmoid = _unary(ops.Sigmoid)
+    softplus = _unary(ops.Softplus)
+    relu = _unary(ops.Relu)
+    leaky_relu = _unary(ops.LeakyRelu)
+    abs = _unary(ops.Abs)
     __abs__ = abs
 
     # ---------------------------------------------------------------- backward
@@ -218,24 +220,44 @@ class Value(Node):
         """``f"{loss:.3f}"`` formats the number; ``f"{v}"`` is ``str(v)``, as in micrograd."""
         return format(self.data, spec) if spec else str(self)
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy ufuncs on Values run NumPy's object loop on the Values themselves:
+        ``np.cos(v)`` is ``v.cos()`` and ``np.float64(2) * v`` is ``2.0 * v``, recorded.
+        A ufunc with no Value op (``np.sinh(v)``, ``np.maximum(v, 0)``) raises a TypeError
+        naming it and what to use, instead of NumPy's "no callable sinh method".
+        (A method of the class: it adds nothing to a Value's size.)"""
+        args = [np.asarray(x, dtype=object) if isinstance(x, Value) else x for x in inputs]
+        try:
+            return getattr(ufunc, method)(*args, **kwargs)
+        except (TypeError, AttributeError) as error:
+            name = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+            ops_made = [n for n, f in vars(Value).items() if getattr(f, "__qualname__", "") == n]  # exp ...
+            raise TypeError(
+                f"{name} on a Value: a Value records only its own ops ({error}). Use its methods "
+                f"({' '.join(f'x.{n}()' for n in ops_made)}) and operators (+ - * / **); in a Function's "
+                f"backward, the helpers of autograd.functions (exp log sin cos sigmoid ...: floats and "
+                f"nodes alike); {name} on x.data for the number, with no gradient; or subclass "
+                f"autograd.Function for a new op."
+            ) from error
+
 
 def affine(weights: Sequence[Value], inputs: Sequence[Value | Number], bias: Value) -> Value:
-    """bias + sum_i weights[i] * inputs[i] as one node (a neuron's pre-activation, ``F.Affine``)."""
+    """bias + sum_i weights[i] * inputs[i] as one node (a neuron's pre-activation, ``ops.Affine``)."""
     if len(weights) != len(inputs):
         raise ValueError(f"affine: {len(weights)} weights but {len(inputs)} inputs")
     inputs = [x if isinstance(x, Value) else Value(x) for x in inputs]
-    out, saved = F.Affine.scalar(bias.data, *[w.data for w in weights], *[x.data for x in inputs])
-    return _make(out, F.Affine, (bias, *weights, *inputs), saved)
+    out, saved = ops.Affine.scalar(bias.data, *[w.data for w in weights], *[x.data for x in inputs])
+    return _make(out, ops.Affine, (bias, *weights, *inputs), saved)
 
 
 def _pow(base: Value, exponent: Value) -> Value:
-    out, saved = F.Pow.scalar(base.data, exponent.data)
-    return _make(out, F.Pow, (base, exponent), saved)
+    out, saved = ops.Pow.scalar(base.data, exponent.data)
+    return _make(out, ops.Pow, (base, exponent), saved)
 
 
 def _pow_constant(base: Value, exponent: Number) -> Value:
-    out, saved = F.PowConstant.scalar(base.data, exponent)
-    return _make(out, F.PowConstant, (base,), saved)
+    out, saved = ops.PowConstant.scalar(base.data, exponent)
+    return _make(out, ops.PowConstant, (base,), saved)
 
 
 class _AppliedValue(Value):

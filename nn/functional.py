@@ -101,6 +101,8 @@ def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 # ------------------------------------------------------------ inputs and dtypes
+# The isinstance tests in this file dispatch on what the caller passed (a node or raw numbers, a
+# Tensor or a Value or a list of Values for the scalar losses), not on an engine's internals.
 
 
 def _node(x: Any) -> Any:

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from autograd import Tensor, Value
+from autograd.graph import Node
 from autograd.hooks import RemovableHandle
 
 _generator = np.random.default_rng()
@@ -56,13 +57,13 @@ Param = Parameter | Value
 
 def is_parameter(x: Any) -> bool:
     """Parameters are nn.Parameter tensors and (in scalar nets) Values."""
-    return isinstance(x, (Parameter, Value))
+    return isinstance(x, (Parameter, Value))  # the attribute's type is the rule (a plain Tensor is not one)
 
 
 def zero_grads(params: Iterable[Param]) -> None:
     """Clear gradients: None for a Tensor (nothing allocated), 0.0 for a Value."""
     for p in params:
-        p.grad = 0.0 if isinstance(p, Value) else None
+        p.grad = p._cleared_grad  # the node type's cleared gradient
 
 
 class LoadResult(NamedTuple):
@@ -221,7 +222,7 @@ class Module:
 
     def num_parameters(self) -> int:
         """How many numbers the model learns."""
-        return sum(1 if isinstance(p, Value) else p.size for p in self.parameters())
+        return sum(int(np.size(p.data)) for p in self.parameters())
 
     def zero_grad(self) -> None:
         """Clear every parameter's gradient (None for Tensors, 0.0 for Values)."""
@@ -254,7 +255,7 @@ class Module:
 
     def _cast(self, dtype: Any) -> Module:
         for p in self.parameters():
-            if isinstance(p, Tensor) and p.data.dtype != dtype:
+            if isinstance(p, Tensor) and p.data.dtype != dtype:  # a Value's float has no dtype to cast
                 p.data = p.data.astype(dtype)
                 if p.grad is not None:
                     p.grad = np.asarray(_raw(p.grad), dtype=dtype)
@@ -402,7 +403,7 @@ def _expand(name: str, item: Any) -> Iterator[tuple[str, Any]]:
 
 def _raw(x: Any) -> Any:
     """The array inside a Tensor (a gradient is one after ``create_graph=True``), else ``x``."""
-    return x.data if isinstance(x, Tensor) else x
+    return x.data if isinstance(x, Node) else x
 
 
 def _as_state_array(value: Any) -> np.ndarray:
@@ -425,7 +426,7 @@ def _mismatch(name: str, array: np.ndarray, p: Param) -> str:
 
 def _assign(p: Param, array: np.ndarray) -> None:
     """Overwrite a parameter's numbers in place, keeping its dtype (checked by ``_mismatch``)."""
-    if isinstance(p, Value):
+    if isinstance(p, Value):  # a float is rebound; an array is written in place (views, optimizer state)
         p.data = float(array)
     else:
         np.copyto(p.data, array, casting="same_kind")

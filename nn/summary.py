@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from autograd import Tensor, Value, enable_grad
+from autograd.graph import Node
 
 from .module import Module
 from .training import evaluation, model_dtype
@@ -149,7 +150,7 @@ def example(model: Module, input: Any) -> Any:
     if not (isinstance(input, tuple) and all(isinstance(n, (int, np.integer)) for n in input)):
         return input
     numbers = np.random.default_rng(0).random(input)
-    if any(isinstance(p, Value) for p in model.parameters()):
+    if any(isinstance(p, Value) for p in model.parameters()):  # a scalar net is called on a list of floats
         return numbers.tolist()
     return Tensor(numbers.astype(model_dtype(model)))
 
@@ -158,9 +159,9 @@ def shape_of(output: Any) -> str:
     """``(1, 64)`` for an array, ``()`` for a Value, per item for a tuple; ``--`` if never called."""
     if output is None:
         return "--"
-    if isinstance(output, Value):
-        return "()"
-    if isinstance(output, list) and all(isinstance(x, Value) for x in output):
+    if isinstance(output, Node):
+        return str(np.shape(output.data))
+    if isinstance(output, list) and all(isinstance(x, Value) for x in output):  # a scalar layer's output
         return f"({len(output)},)"
     if isinstance(output, (tuple, list)):
         return "[" + ", ".join(shape_of(x) for x in output) + "]"
@@ -169,12 +170,12 @@ def shape_of(output: Any) -> str:
 
 
 def size(p: Any) -> int:
-    return 1 if isinstance(p, Value) else int(p.size)
+    return int(np.size(p.data))
 
 
 def nbytes(p: Any) -> int:
     """Bytes of a parameter's numbers (a Value holds one float64)."""
-    return 8 if isinstance(p, Value) else int(p.data.nbytes)
+    return int(np.asarray(p.data).nbytes)
 
 
 def trainable(params: list[Any]) -> str:

@@ -538,7 +538,7 @@ def check_batch_size(batch_size: Any) -> None:
 def model_dtype(model: Module) -> np.dtype:
     """The dtype of the model's Tensor parameters (inputs are cast to it), float32 by default."""
     params = model.parameters()
-    if any(isinstance(p, Value) for p in params):
+    if any(isinstance(p, Value) for p in params):  # the model's kind decides: fit runs Tensor models
         raise TypeError(
             f"fit, evaluate and predict run Tensor models, but {type(model).__name__} is made of Values; "
             "train an nn.scalar network with a plain loop over the samples"

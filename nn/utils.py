@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, Value
+from autograd.graph import Node
 
 from .module import Param
 
@@ -44,7 +45,7 @@ def clip_grad_norm_(parameters: Param | Iterable[Param], max_norm: float, norm_t
         )
     coefficient = min(max_norm / (total + 1e-6), 1.0)
     for p, g in grads:
-        if isinstance(p, Value):
+        if isinstance(p, Value):  # a float gradient is rebound; an array is scaled in place
             p.grad = p.grad * coefficient
         else:
             g *= np.asarray(coefficient, dtype=g.dtype)
@@ -54,7 +55,7 @@ def clip_grad_norm_(parameters: Param | Iterable[Param], max_norm: float, norm_t
 def clip_grad_value_(parameters: Param | Iterable[Param], clip_value: float) -> None:
     """Clip every gradient element into [-clip_value, clip_value]."""
     for p, g in _grads(parameters):
-        if isinstance(p, Value):
+        if isinstance(p, Value):  # as above
             p.grad = min(max(p.grad, -clip_value), clip_value)
         else:
             np.clip(g, -clip_value, clip_value, out=g)
@@ -62,13 +63,13 @@ def clip_grad_value_(parameters: Param | Iterable[Param], clip_value: float) -> 
 
 def _grads(parameters: Param | Iterable[Param]) -> list[tuple[Param, Any]]:
     """(parameter, gradient array or float) for each parameter that has a gradient."""
-    params = [parameters] if isinstance(parameters, (Tensor, Value)) else list(parameters)
+    params = [parameters] if isinstance(parameters, Node) else list(parameters)
     pairs = []
     for p in params:
         g = p.grad
         if g is None:
             continue
-        pairs.append((p, g if isinstance(p, Value) else (g.data if isinstance(g, Tensor) else g)))
+        pairs.append((p, g.data if isinstance(g, Node) else g))
     return pairs
 
 

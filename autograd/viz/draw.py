@@ -22,7 +22,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from .. import functions as F
+from .. import functions as ops
 from ..graph import Node
 from ..hooks import hook_names
 from .core import (
@@ -295,10 +295,10 @@ class Painter:
             if id(node) in self.collapse.group:
                 members[self.collapse.group[id(node)]].append(node)
         for name, nodes in sorted(members.items(), key=lambda item: item[1][-1]._order):  # oldest first
-            ops = Counter(n._fn.name() for n in nodes if n._fn is not None)
+            counts = Counter(n._fn.name() for n in nodes if n._fn is not None)
             params = [n for n in nodes if id(n) in self.param_names]
-            lines = [name, f"{len(nodes):,} values, {sum(ops.values()):,} ops",
-                     ", ".join(f"{count:,} {op}" for op, count in ops.most_common(4))]
+            lines = [name, f"{len(nodes):,} values, {sum(counts.values()):,} ops",
+                     ", ".join(f"{count:,} {op}" for op, count in counts.most_common(4))]
             size = _norm(magnitude(self.grad(n)) for n in (params or nodes))
             if params:
                 lines.append(f"{len(params)} parameters, ‖grad‖ {fmt(size)}")
@@ -368,19 +368,19 @@ def hook_field(names: list[str]) -> str:
 
 def op_label(node: Node) -> str:
     """The op's name; a constant power shows its exponent ("**2")."""
-    if node._fn is F.PowConstant:
+    if node._fn is ops.PowConstant:
         return f"**{fmt((node._ctx or node).saved_tensors[1])}"
     return node._fn.name()
 
 
 def op_titles(nodes: list[Node], modules: dict[int, str], titles: dict[str, str]) -> dict[str, str]:
     """"0: linear, 48 parameters": a module's ops before its parameter count (from ``module_titles``)."""
-    ops: dict[str, Counter] = defaultdict(Counter)
+    ops_of: dict[str, Counter] = defaultdict(Counter)
     for node in nodes:
         if node._fn is not None and id(node) in modules:
-            ops[modules[id(node)]][node._fn.name()] += 1
-    return {module: title.replace(": ", f": {', '.join(sorted(ops[module]))}, ", 1) if ops[module] else title
-            for module, title in titles.items()}
+            ops_of[modules[id(node)]][node._fn.name()] += 1
+    return {module: title.replace(": ", f": {', '.join(sorted(ops_of[module]))}, ", 1)
+            if ops_of[module] else title for module, title in titles.items()}
 
 
 def input_stub(node: Node, index: int, key: str) -> tuple[str, str, dict]:

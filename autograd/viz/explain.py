@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .. import functions as F
+from .. import functions as ops
 from ..graph import Node
 from .core import derivative_rules, fmt, grad_summary, graph_nodes, node_names, parameter_names, summary
 from .steps import Contribution, Step, backward_steps
@@ -38,11 +38,34 @@ def explain(root: Node, latex: bool = False, grad: Any = None, params: dict | No
 
 def rule_for(node: Node, index: int) -> str:
     """The rule an op uses for its ``index``-th input: "g * b" for Mul's first input;
-    "Concatenate.backward(g)" for an op without ``rule`` (see ``derivative_rules``)."""
+    "Twice.backward(g)" for an op without ``rule`` (see ``derivative_rules``)."""
     _, rules = derivative_rules(node._fn)
-    if len(rules) != len(node._parents):
-        return f"{node._fn.__name__}.backward(g)"
-    return rules[index].partition(" = ")[2].strip()
+    if len(rules) == len(node._parents):
+        return rules[index].partition(" = ")[2].strip()
+    rule = variadic_rule(node._fn.rule, len(node._parents), index)
+    return rule if rule is not None else f"{node._fn.__name__}.backward(g)"
+
+
+def variadic_rule(rule: tuple[str, ...], n: int, index: int) -> str | None:
+    """The ``index``-th of ``n`` inputs' rule for an op that takes any number of inputs.
+
+    One entry is every input's rule (Concatenate). Otherwise an entry naming
+    ``_i`` stands for a run of inputs, all runs as long, the others for one
+    input each: Affine's ("g", "g * x_i", "g * w_i") over (b, w_1, w_2, x_1,
+    x_2) gives w_2 "g * x_2". None when ``rule`` does not fit ``n`` inputs.
+    """
+    if len(rule) == 1:
+        return rule[0]
+    runs = sum("_i" in text for text in rule)
+    if not runs or (n - len(rule) + runs) % runs:
+        return None
+    length = (n - len(rule) + runs) // runs
+    for text in rule:
+        size = length if "_i" in text else 1
+        if index < size:
+            return re.sub(r"_i\b", f"_{index + 1}", text)
+        index -= size
+    return None
 
 
 def local_rule(node: Node, index: int, names: dict[int, str]) -> str:
@@ -80,7 +103,8 @@ def heading(node: Node, names: dict[int, str]) -> str:
 def op_note(node: Node) -> str:
     """The op's class and, for an op without per-input rules, what ``derivative_rules`` shows."""
     formula, rules = derivative_rules(node._fn)
-    if len(rules) == len(node._parents):
+    n = len(node._parents)
+    if len(rules) == n or (rules and variadic_rule(node._fn.rule, n, 0) is not None):
         return node._fn.__name__  # each input's line shows its rule, in the inputs' names
     return f"{node._fn.__name__}: {formula}"
 
@@ -89,7 +113,7 @@ def expression(node: Node, names: dict[int, str]) -> str:
     """The op as an expression of its inputs' names: "e * f", "tanh(n)", "x ** 2"."""
     args = [names[id(p)] if p is not None else "const" for p in node._parents]
     symbol = node._fn.name()
-    if node._fn is F.PowConstant:
+    if node._fn is ops.PowConstant:
         return f"{grouped(args[0])} ** {fmt((node._ctx or node).saved_tensors[1])}"
     if symbol in INFIX and len(args) == 2:
         return f"{grouped(args[0])} {symbol} {grouped(args[1])}"
@@ -202,7 +226,7 @@ def tex_expression(node: Node, names: dict[int, str]) -> str:
     """The op in math notation: e \\cdot f, x^{2}, \\tanh(n), \\operatorname{relu}(x)."""
     args = [tex_name(names[id(p)]) if p is not None else r"\mathrm{const}" for p in node._parents]
     symbol = node._fn.name()
-    if node._fn is F.PowConstant:
+    if node._fn is ops.PowConstant:
         return rf"{args[0]}^{{{fmt((node._ctx or node).saved_tensors[1])}}}"
     if symbol in INFIX and len(args) == 2:
         return f"{args[0]}^{{{args[1]}}}" if symbol == "**" else f"{args[0]} {INFIX[symbol]} {args[1]}"

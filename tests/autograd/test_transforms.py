@@ -17,7 +17,7 @@ from test_gradcheck import Cube
 from test_op_table import BINARY_OPS, UNARY_OPS, VALUE_BINARY, VALUE_UNARY, dag_output, dag_steps
 
 import autograd
-import autograd.functions as F
+import autograd.functions as ops
 from autograd import (
     Tensor,
     Value,
@@ -575,9 +575,9 @@ def test_every_op_of_the_table_gets_a_forward_rule_in_these_tests(torch, monkeyp
     test_forward_over_reverse_gives_the_hessian_vector_product(torch)
     test_jvp_of_jvp_gives_second_directional_derivatives(torch)
     test_forward_over_reverse_through_an_index_with_repeats()
-    abstract = {F.FromInput, F.FromOutput, F.ScaleBy, F.Select, F.PointwiseLoss}
-    table = {c for c in vars(F).values()
-             if isinstance(c, type) and issubclass(c, graph.Function) and c.__module__ == F.__name__}
+    abstract = {ops.FromInput, ops.FromOutput, ops.ScaleBy, ops.Select, ops.PointwiseLoss}
+    table = {c for c in vars(ops).values()
+             if isinstance(c, type) and issubclass(c, graph.Function) and c.__module__ == ops.__name__}
     assert table - abstract - seen == set()
 
 

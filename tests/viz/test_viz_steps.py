@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from autograd import Function, Tensor, Value
-from autograd import functions as F
+from autograd import functions as ops
 from autograd.viz import backward_frames, explain
 from autograd.viz.core import derivative_rules, fmt, graph_nodes
 
@@ -25,8 +25,8 @@ def expression() -> tuple[Value, dict[str, Value]]:
 def test_one_frame_per_op_plus_start_and_finish():
     out, _ = expression()
     frames = list(backward_frames(out))
-    ops = [n for n in graph_nodes(out) if n._fn is not None]
-    assert len(frames) == len(ops) + 2
+    recorded = [n for n in graph_nodes(out) if n._fn is not None]
+    assert len(frames) == len(recorded) + 2
     assert frames[0].node is None and frames[-1].node is None
     assert [f.index for f in frames] == list(range(len(frames)))
 
@@ -136,11 +136,11 @@ def test_explain_latex_is_one_align_block_with_partials():
 
 
 def test_derivative_rules_come_from_the_op_tables_rule():
-    assert derivative_rules(F.Mul) == ("a * b", ["da = g * b", "db = g * a"])
-    assert derivative_rules(F.Tanh) == ("tanh(a)", ["da = g * (1 - out ** 2)"])
-    op, rules = derivative_rules(F.Maximum)
+    assert derivative_rules(ops.Mul) == ("a * b", ["da = g * b", "db = g * a"])
+    assert derivative_rules(ops.Tanh) == ("tanh(a)", ["da = g * (1 - out ** 2)"])
+    op, rules = derivative_rules(ops.Maximum)
     assert op == "maximum(a, b)"
-    assert rules == [f"da = {F.Maximum.rule[0]}", f"db = {F.Maximum.rule[1]}"]
+    assert rules == [f"da = {ops.Maximum.rule[0]}", f"db = {ops.Maximum.rule[1]}"]
 
 
 def test_a_function_without_rule_shows_its_docstring_first_line_unparsed():

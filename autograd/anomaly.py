@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import functions as F
+from . import functions as ops
 from . import recording, value
 from .graph import Node, _overlap
 from .tensor import Tensor
@@ -280,7 +280,7 @@ def _nonfinite(x: Any) -> Any:
 
 def _positional(fn: type) -> bool:
     """Does each output element depend only on the same element of each (broadcast) input?"""
-    return fn.kind == "elementwise" or fn in (F.Add, F.Sub, F.Neg, F.Identity, F.Cast)
+    return fn.kind == "elementwise" or fn in (ops.Add, ops.Sub, ops.Neg, ops.Identity, ops.Cast)
 
 
 def _broadcasts(shape: tuple, to: tuple) -> bool:

@@ -168,6 +168,18 @@ def note_write() -> int:
     return number
 
 
+def mark_written(nodes: list[Node]) -> None:
+    """Say that the data of each of ``nodes`` (Tensors) was changed in place: one write number for all.
+
+    An optimizer step writes every parameter at once; one number for the
+    step costs one call instead of one per parameter.
+    """
+    if nodes:
+        number = note_write()
+        for node in nodes:
+            node._version = number
+
+
 class Node:
     """What every graph node has; subclasses say what ``data`` is.
 

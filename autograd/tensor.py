@@ -499,7 +499,7 @@ class Tensor(Node):
                 "computation had requires_grad=True (or it ran under no_grad)"
             )
         if grad is None:
-            if self.size != 1:
+            if self.data.size != 1:
                 raise RuntimeError(
                     f"backward() without a grad needs a one-element tensor, got shape "
                     f"{self.shape}; reduce it first (.sum(), .mean()) or pass grad= of that shape"

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from autograd import Tensor, Value
+from autograd.graph import mark_written
 
 from ..module import Param, zero_grads
 
@@ -93,32 +94,41 @@ class Optimizer:
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
-        update, state = self.update, self.state
-        for group in self.param_groups:
-            values = []
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
+        update, state, written = self.update, self.state, []
+        try:
+            for group in self.param_groups:
+                self._step_group(group, update, state, written)
+        finally:
+            mark_written(written)  # backward refuses graphs that saved the old data
+
+    def _step_group(
+        self, group: dict[str, Any], update: Callable, state: dict, written: list[Tensor]
+    ) -> None:
+        """Update the group's parameters that have a gradient; the Tensors updated go into ``written``."""
+        values = []
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            if type(g) is not np.ndarray:
+                if isinstance(p, Value):
+                    values.append(p)
                     continue
-                if type(g) is not np.ndarray:
-                    if isinstance(p, Value):
-                        values.append(p)
-                        continue
-                    g = g.data if isinstance(g, Tensor) else np.asarray(g)  # create_graph gives a Tensor
-                data = p.data
-                if g.shape != data.shape:
-                    raise ValueError(
-                        f"{type(self).__name__}.step: a gradient of shape {g.shape} for a parameter of "
-                        f"shape {data.shape}; assign .grad an array of the parameter's shape"
-                    )
-                try:
-                    own = state[p]
-                except KeyError:  # the first step
-                    own = state[p] = {}
-                update(data, g, own, group)
-                p._bump_version()
-            if values:
-                self._step_values(values, group)
+                g = g.data if isinstance(g, Tensor) else np.asarray(g)  # create_graph gives a Tensor
+            data = p.data
+            if g.shape != data.shape:
+                raise ValueError(
+                    f"{type(self).__name__}.step: a gradient of shape {g.shape} for a parameter of "
+                    f"shape {data.shape}; assign .grad an array of the parameter's shape"
+                )
+            try:
+                own = state[p]
+            except KeyError:  # the first step
+                own = state[p] = {}
+            update(data, g, own, group)
+            written.append(p)
+        if values:
+            self._step_values(values, group)
 
     def _step_values(self, values: list[Value], group: dict[str, Any]) -> None:
         """The Values of a group as one array: updated by the same equations, written back."""

@@ -592,6 +592,13 @@ def _check_grads(node: Node, grads: tuple) -> None:
     for position, (parent, grad) in enumerate(zip(parents, grads, strict=True)):
         if grad is None or parent is None:
             continue
+        dtype = np.asarray(grad.data if isinstance(grad, Node) else grad).dtype
+        if dtype.kind not in "biuf":
+            raise TypeError(
+                f"{fn.__name__}.backward returned a gradient of type {type(grad).__name__} (dtype "
+                f"{dtype}) for input {position}: return real numbers (a complex gradient's imaginary "
+                f"part would be dropped silently)"
+            )
         shape = getattr(grad, "shape", None)
         expected = getattr(parent.data, "shape", None)
         if shape is not None and expected is not None and shape != expected:

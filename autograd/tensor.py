@@ -261,8 +261,12 @@ class Tensor(Node):
         return self.data
 
     def detach(self) -> Tensor:
-        """The same data as a new leaf that needs no gradient."""
-        return Tensor(self.data)
+        """The same data as a new leaf that needs no gradient, sharing this tensor's version count.
+
+        A write through either (``d[0] = 5``) is a write to both, so a graph
+        that saved the data refuses backward, as PyTorch's shared counter does.
+        """
+        return _Detached(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Switch gradient tracking of a leaf in place; returns self.
@@ -932,6 +936,31 @@ def _numbers(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return type(x)(_numbers(item) for item in x)
     return x
+
+
+class _Detached(Tensor):
+    """What ``detach()`` returns: the source's memory, and a version count shared with the source.
+
+    Its ``_version`` is the later of its own writes and the source's, and a
+    write to it is a write to the source too: backward then sees a change
+    through either name.
+    """
+
+    __slots__ = ("_source", "_own_version")
+
+    def __init__(self, source: Tensor) -> None:
+        self._source, self._own_version = source, 0
+        super().__init__(source.data)
+
+    @property
+    def _version(self) -> int:  # type: ignore[override]
+        return max(self._own_version, self._source._version)
+
+    @_version.setter
+    def _version(self, number: int) -> None:
+        self._own_version = number
+        if number > self._source._version:
+            self._source._version = number
 
 
 def _as_output_array(fn: type[Function], ctx: Context, result: Any) -> np.ndarray:

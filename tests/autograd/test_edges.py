@@ -324,3 +324,24 @@ def test_default_strategies_still_sample_the_finite_interior():
     finite = settings(database=None, derandomize=True, max_examples=300)
     with pytest.raises(NoSuchExample):
         find(tensors(), lambda t: not np.all(np.isfinite(t.data)), settings=finite)
+
+
+# ------------------------------------------- a custom backward's complex gradient
+
+
+@pytest.mark.parametrize("make", [lambda: Value(1.0), lambda: Tensor([1.0, 2.0], requires_grad=True)],
+                         ids=["Value", "Tensor"])
+def test_a_custom_functions_complex_gradient_is_refused_in_both_engines(make):
+    class Twice(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * (1 + 1j)
+
+    x = make()
+    out = Twice.apply(x)
+    with pytest.raises(TypeError, match=r"Twice.backward returned .*complex.*input 0"):
+        (out if isinstance(out, Value) else out.sum()).backward()

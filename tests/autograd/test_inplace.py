@@ -198,3 +198,35 @@ def test_value_backward_after_an_optimizer_step_gives_exactly_the_old_gradient()
     w.grad = b.grad = 0.0
     loss.backward()
     assert (w.grad, b.grad) == first
+
+
+# ------------------------------------------------- writes through detach()
+
+
+def test_a_write_through_a_detached_alias_is_refused_at_backward():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    alias = x.detach()
+    alias[0] = 5.0  # the same memory as x: PyTorch's shared version counter refuses this too
+    with pytest.raises(RuntimeError, match="written in place"):
+        y.backward()
+
+
+def test_a_write_to_the_source_of_a_saved_detached_alias_is_refused_at_backward():
+    t, w = Tensor([1.0, 2.0]), Tensor([3.0, 4.0], requires_grad=True)
+    z = (t.detach() * w).sum()  # Mul saved the alias, which is t's memory
+    t[0] = 7.0
+    with pytest.raises(RuntimeError, match="written in place"):
+        z.backward()
+
+
+def test_detach_of_detach_shares_the_count_and_unwritten_aliases_change_nothing():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    inner = x.detach().detach()
+    y.backward()  # no write: the gradient as usual
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+    y = (x * x).sum()
+    inner[1] = 0.0
+    with pytest.raises(RuntimeError, match="written in place"):
+        y.backward()

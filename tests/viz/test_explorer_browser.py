@@ -123,6 +123,20 @@ def test_clicking_a_value_shows_its_data_gradient_and_rule(browser, tmp_path):
     assert "d/db = g" in text(browser, '#details [data-field="rule"]')  # Add's rule, in the inputs' names
 
 
+def test_a_hooked_node_says_so_in_its_details(browser, tmp_path):
+    o, named = neuron()
+    handle = named["n"].register_hook(lambda g: g)
+    try:
+        open_page(browser, save_html(o, tmp_path / "hooked.html"))
+    finally:
+        handle.remove()
+    click(browser, f'[data-node="{key_of(o, named["n"])}"]')
+    assert "hooks <lambda> (run on its gradient in backward)" in text(browser, "#details")
+    browser.save_screenshot(str(tmp_path / "hooked.png"))
+    click(browser, f'[data-node="{key_of(o, named["b"])}"]')
+    assert "hooks" not in text(browser, "#details")
+
+
 def test_clicking_a_tensor_parameter_shows_statistics_and_its_path_to_the_loss(browser, tmp_path):
     model, loss = tensor_mlp()
     open_page(browser, save_html(loss, tmp_path / "mlp.html", params=model))

@@ -74,6 +74,10 @@ next_order = itertools.count().__next__
 last_write = 0  # the _order number of the latest in-place write to any node (see note_write)
 # chaingrad's own Functions (autograd's ops, nn's fused losses) are tested: the driver trusts them.
 _OWN_PACKAGES = (__name__.rpartition(".")[0] + ".", "nn.")
+# True once a user's Function exists. Until then a first-order pass runs only chaingrad's formulas, on
+# arrays and numbers, which record nothing in any mode, so ``_run`` leaves grad mode alone (switching it
+# off and on costs 2% of a small MLP's step: the mode object changes class, see _GradMode).
+_user_functions = False
 _driver = threading.RLock()  # one backward pass at a time; a Function's backward may start another
 
 
@@ -328,8 +332,10 @@ class Function:
     _checks_grads = False  # True for a user's Function: the driver checks what backward returns
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        global _user_functions
         super().__init_subclass__(**kwargs)
         cls._checks_grads = not cls.__module__.startswith(_OWN_PACKAGES)
+        _user_functions = _user_functions or cls._checks_grads
 
     @staticmethod
     def forward(ctx: Any, *inputs: Any) -> Any:
@@ -426,7 +432,7 @@ def walk(
         grads = node._fn.backward(ctx, node_grad)
         if type(grads) is not tuple:
             grads = tuple(grads) if type(grads) is list else (grads,)
-        if generic is not None and (node._fn._checks_grads or len(grads) != len(node._parents)):
+        if generic is not None and node._fn._checks_grads:  # chaingrad's own Functions are trusted
             _check_grads(node, grads)
         receive(node, node_grad, grads)
 
@@ -507,8 +513,11 @@ def _run(
         grad = root.wrap(grad)
     old = root.grad
     root.grad = grad if old is None else old + grad
+    if not (create_graph or receive or _user_functions):
+        walk(order, False, gradient_of, _add_to_grads)  # chaingrad's formulas on arrays record nothing
+        return
     previous = _modes.enabled
-    grad_mode.set(create_graph)
+    grad_mode.set(create_graph)  # a user's Function or hook may build graph: only with create_graph
     try:
         walk(order, create_graph, gradient_of, receive or _add_to_grads)
     finally:

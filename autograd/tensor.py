@@ -126,7 +126,16 @@ class Tensor(Node):
                 needs.append(False)
                 constants = True
         ctx.needs_input_grad = needs = tuple(needs)
-        data = fn.forward(ctx, *raw, **params) if params else fn.forward(ctx, *raw)
+        if params:
+            data = fn.forward(ctx, *raw, **params)
+        elif len(raw) == 1:  # no *args call for one to three inputs: it costs as much as a small op
+            data = fn.forward(ctx, raw[0])
+        elif len(raw) == 2:
+            data = fn.forward(ctx, raw[0], raw[1])
+        elif len(raw) == 3:
+            data = fn.forward(ctx, raw[0], raw[1], raw[2])
+        else:
+            data = fn.forward(ctx, *raw)
         if type(data) is not np.ndarray:
             data = _as_output_array(fn, ctx, data)
         out = _new(Tensor)

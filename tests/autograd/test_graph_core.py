@@ -464,3 +464,33 @@ def test_functional_grad_leaves_every_grad_as_it_was():
     h.grad = 9.0
     gx = grad(lambda x: x * w * x)(x)
     assert gx == 3.0 and (w.grad, h.grad, x.grad) == (7.0, 9.0, 0.0)
+
+
+class _ModeSeen(Function):
+    """Identity whose backward notes whether ops would be recorded while it runs."""
+
+    seen: list = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        _ModeSeen.seen.append(is_grad_enabled())
+        return g
+
+
+@pytest.mark.parametrize("make", [scalar, tensor])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_user_code_in_backward_records_only_under_create_graph(make, create_graph):
+    """A first-order pass keeps grad mode on for chaingrad's own formulas (they run on arrays and
+    record nothing); a user's Function and a hook still run with it off, as in PyTorch."""
+    x = make(0.5)
+    hooked = []
+    y = _ModeSeen.apply(x * 2.0)
+    y.register_hook(lambda g: hooked.append(is_grad_enabled()))
+    _ModeSeen.seen = []
+    total(y * 3.0).backward(create_graph=create_graph)
+    assert _ModeSeen.seen == [create_graph] and hooked == [create_graph]
+    assert is_grad_enabled()

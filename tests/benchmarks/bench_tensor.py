@@ -37,6 +37,11 @@ try:
 except ImportError:
     torch = None
 
+try:
+    import resource  # Unix only: the page-fault column is 0 elsewhere
+except ImportError:
+    resource = None
+
 NUMPY, OURS, TORCH = "hand NumPy", "chaingrad", "PyTorch"
 LEARNING_RATE = 0.01
 
@@ -74,7 +79,7 @@ def main(quick: bool) -> bool:
         for config in CONFIGS:
             steps = make_steps(config)
             gc.freeze()  # the collector skips what exists now (torch's ~1e6 objects): ~1 ms, not ~100 ms
-            sides = {side: bench.per_call(step, config.steps_per_round) for side, step in steps.items()}
+            sides = {side: timed_with_faults(step, config.steps_per_round) for side, step in steps.items()}
             samples = bench.interleave(sides, rounds)
             report(config, samples, rounds)
             checks += config_checks(config, samples, steps)
@@ -219,10 +224,26 @@ def peak_bytes(step: Callable[[], Any]) -> int:
         tracemalloc.stop()
 
 
+def timed_with_faults(step: Callable[[], Any], repeat: int) -> Callable[[], bench.Phases]:
+    """A side for ``bench.interleave``: seconds per step, and the minor page faults per step beside them.
+
+    A step whose arrays the C allocator hands back to the system at its end
+    (glibc trims the heap's top once enough of it is free) faults every page
+    in again at the next step: kernel time that shows in the step's time.
+    """
+    def run() -> bench.Phases:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
+        seconds = bench.timed(step, repeat)
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
+        return {"step": seconds, "faults": (after - before) / repeat}
+    return run
+
+
 def report(config: Config, samples: dict, rounds: int) -> None:
-    rows = [[side, bench.spread(samples[side]["step"]), versus_numpy(samples, side)] for side in samples]
+    rows = [[side, bench.spread(samples[side]["step"]), versus_numpy(samples, side),
+             f"{bench.median(samples[side]['faults']):.0f}"] for side in samples]
     title = f"{config.name}: time per step, median [IQR] of {rounds} rounds x {config.steps_per_round} steps"
-    bench.print_table(title, ["side", "time", f"/ {NUMPY}"], rows)
+    bench.print_table(title, ["side", "time", f"/ {NUMPY}", "page faults / step"], rows)
 
 
 def versus_numpy(samples: dict, side: str) -> str:

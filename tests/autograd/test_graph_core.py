@@ -489,8 +489,11 @@ def test_user_code_in_backward_records_only_under_create_graph(make, create_grap
     x = make(0.5)
     hooked = []
     y = _ModeSeen.apply(x * 2.0)
-    y.register_hook(lambda g: hooked.append(is_grad_enabled()))
+    handle = y.register_hook(lambda g: hooked.append(is_grad_enabled()))
     _ModeSeen.seen = []
-    total(y * 3.0).backward(create_graph=create_graph)
+    try:
+        total(y * 3.0).backward(create_graph=create_graph)
+    finally:
+        handle.remove()  # the registry keeps a hooked node alive until its hooks are removed
     assert _ModeSeen.seen == [create_graph] and hooked == [create_graph]
     assert is_grad_enabled()

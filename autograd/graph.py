@@ -369,21 +369,27 @@ def topological_order(root: Node, boundary: frozenset = frozenset(), clear: bool
     and, when ``clear``, its ``.grad`` is reset for a new pass. Leaves only
     receive gradients, so they are not listed; nor are ``boundary`` nodes,
     where the walk stops, nor, given a boundary, ops that do not lead to it.
+    In a Tensor graph each edge is also checked for an input whose ``.data``
+    was replaced since the op read it (``_replaced``): one visit of the edges
+    for both, before any gradient is computed.
     """
     token = object()
     root._mark = token
     nodes = [root] if root._fn is not None else []
     found = nodes.append
+    versioned = root._versioned
     for node in nodes:  # the list grows while it is read: each node found is visited once
         if clear:
             node.grad = node._cleared_grad
         if boundary and node in boundary:
             continue  # it collects its gradient and passes nothing on
-        for parent in node._parents:
-            if (
-                parent is not None and parent._fn is not None
-                and parent._mark is not token and parent.requires_grad
-            ):
+        parents = node._parents
+        for parent, data in zip(parents, node._ctx._inputs if versioned else parents):  # noqa: B905
+            if parent is None:
+                continue
+            if versioned and parent.data is not data:
+                _replaced(node, parent, data)
+            if parent._fn is not None and parent._mark is not token and parent.requires_grad:
                 parent._mark = token
                 found(parent)
     if boundary:
@@ -485,7 +491,7 @@ def backward(
     intermediate keeps only the value. Given ``inputs`` (``autograd.grad``),
     the pass stops at them, writes no node and returns their gradients (None
     where none arrived). A Tensor graph whose saved data changed in place
-    since the forward is refused (``_check_unchanged``). One pass runs at a
+    since the forward is refused (``topological_order``, ``_check_unwritten``). One pass runs at a
     time (a lock), so threads sharing leaves add up exactly; a Function's
     backward may run a pass itself, but must not wait for another thread's.
     """
@@ -494,7 +500,7 @@ def backward(
             return _gradients_at(root, grad, create_graph or forward_mode_running(), inputs)
         order = topological_order(root)
         if root._versioned:
-            _check_unchanged(order)
+            _check_unwritten(order)
         if hooks.registry and hooks.any_hooks():  # one look per pass: no hooks, no extra work
             hooks.backward_with_hooks(root, grad, order, create_graph, _run)
         else:
@@ -542,7 +548,7 @@ def _gradients_at(root: Node, grad: Any, create_graph: bool, inputs: tuple[Node,
     boundary = frozenset(inputs)
     order = topological_order(root, boundary, clear=False)
     if root._versioned:
-        _check_unchanged(order)
+        _check_unwritten(order)
     if create_graph and not isinstance(grad, Node):
         grad = root.wrap(grad)
     totals = {root: grad} if root._fn is not None or root in boundary else {}
@@ -618,19 +624,24 @@ def _check_grads(node: Node, grads: tuple) -> None:
             )
 
 
-def _check_unchanged(order: list[Node]) -> None:
-    """Refuse a pass whose ops saved data that changed since (PyTorch's version check).
+def _replaced(node: Node, parent: Node, data: Any) -> None:
+    """Refuse an op whose input ``parent`` got new ``.data`` after the op read ``data``, if the op saved it.
 
-    An op's saved input whose ``.data`` was replaced (``t.data = array``), or
-    that shares memory with a node written in place after the op was made
-    (``t[i] = x``, an optimizer step: ``note_write``), would mix old and new
-    values into the gradient. The write check runs only when a write came
-    after the oldest op of the graph.
+    Backward would mix the old values it saved with the new ones (PyTorch's
+    version check); ``topological_order`` calls this for every such edge.
     """
-    for node in order:
-        for parent, data in zip(node._parents, node._ctx._inputs):  # noqa: B905 (equal lengths)
-            if parent is not None and parent.data is not data and _uses(node._ctx, data):
-                _refuse(node, parent, "its .data was replaced (t.data = array)")
+    if _uses(node._ctx, data):
+        _refuse(node, parent, "its .data was replaced (t.data = array)")
+
+
+def _check_unwritten(order: list[Node]) -> None:
+    """Refuse a pass whose ops saved data that was written in place since (PyTorch's version check).
+
+    An op's saved array that shares memory with a node written in place
+    after the op was made (``t[i] = x``, an optimizer step: ``note_write``)
+    would mix old and new values into the gradient. The check runs only when
+    a write came after the oldest op of the graph.
+    """
     if not order or last_write < order[-1]._order:
         return
     oldest = order[-1]._order

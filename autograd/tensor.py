@@ -176,29 +176,35 @@ class Tensor(Node):
         return np.ones_like(self.data)
 
     def _own_grad(self, grad: Any, passed_through: bool) -> Any:
-        """A leaf's ``.grad``: an array of the leaf's shape that no one else holds.
+        """A leaf's ``.grad``: an array of the leaf's shape and dtype that no one else holds.
 
         A view (a broadcast or reshape of another gradient) or the consumer's
         own gradient passed through unchanged (``a + b`` hands the same array
         to both) is copied; a NumPy scalar (0-d math gives those) becomes a
         0-d array; a gradient of the wrong shape (a custom Function's bug) is
-        an error.
+        an error. An array of the leaf's dtype (the usual case) arrives from
+        code that gives each input its shape (chaingrad's formulas, a custom
+        Function's checked gradients, a hook's checked result), so it is not
+        measured again: that costs as much as the rest of this method.
         """
+        data = self.data
+        if type(grad) is np.ndarray and grad.dtype is data.dtype:
+            return grad.copy() if passed_through or grad.base is not None else grad
         if type(grad) is np.ndarray:
             if passed_through or grad.base is not None:
                 grad = grad.copy()
         elif not isinstance(grad, Tensor):  # a Tensor under create_graph stays a node
             grad = np.array(grad)
-        if grad.dtype != self.data.dtype and type(grad) is np.ndarray:
+        if grad.dtype != data.dtype and type(grad) is np.ndarray:
             if grad.dtype.kind not in "biuf":
                 raise TypeError(
-                    f"gradient of dtype {grad.dtype} for a tensor of dtype {self.data.dtype}: a "
+                    f"gradient of dtype {grad.dtype} for a tensor of dtype {data.dtype}: a "
                     f"Function's backward must return real gradients"
                 )
-            grad = grad.astype(self.data.dtype)  # a gradient has its tensor's dtype (PyTorch)
-        if grad.shape != self.data.shape:
+            grad = grad.astype(data.dtype)  # a gradient has its tensor's dtype (PyTorch)
+        if grad.shape != data.shape:
             raise ValueError(
-                f"gradient of shape {grad.shape} for a tensor of shape {self.data.shape}: a "
+                f"gradient of shape {grad.shape} for a tensor of shape {data.shape}: a "
                 f"Function's backward must return each input's gradient in that input's shape"
             )
         return grad

@@ -555,9 +555,8 @@ class FromInput(Function):
 
     @classmethod
     def forward(cls, ctx, a):
-        out = cls.function(a)
-        ctx.save_for_backward(a if cls.saves[0] == 0 else out)
-        return out
+        ctx.save_for_backward(a)
+        return cls.function(a)
 
     @classmethod
     def backward(cls, ctx, g):
@@ -594,6 +593,12 @@ class FromOutput(FromInput):
     """
 
     saves = (OUTPUT,)
+
+    @classmethod
+    def forward(cls, ctx, a):
+        out = cls.function(a)
+        ctx.save_for_backward(out)
+        return out
 
 
 class Exp(FromOutput):

@@ -377,10 +377,10 @@ def topological_order(root: Node, boundary: frozenset = frozenset(), clear: bool
     root._mark = token
     nodes = [root] if root._fn is not None else []
     found = nodes.append
-    versioned = root._versioned
+    versioned, cleared = root._versioned, root._cleared_grad  # one graph, one node type: read once
     for node in nodes:  # the list grows while it is read: each node found is visited once
         if clear:
-            node.grad = node._cleared_grad
+            node.grad = cleared
         if boundary and node in boundary:
             continue  # it collects its gradient and passes nothing on
         parents = node._parents
@@ -433,12 +433,11 @@ def walk(
         node_grad = node.grad if gradient_of is None else gradient_of(node)
         if node_grad is None:
             continue
-        generic = node._ctx
-        ctx = _GraphContext(node) if create_graph else generic or node
-        grads = node._fn.backward(ctx, node_grad)
+        fn = node._fn
+        grads = fn.backward(_GraphContext(node) if create_graph else node._ctx or node, node_grad)
         if type(grads) is not tuple:
             grads = tuple(grads) if type(grads) is list else (grads,)
-        if generic is not None and node._fn._checks_grads:  # chaingrad's own Functions are trusted
+        if _user_functions and fn._checks_grads:  # chaingrad's own Functions are trusted
             _check_grads(node, grads)
         receive(node, node_grad, grads)
 
@@ -536,7 +535,7 @@ def _add_to_grads(node: Node, node_grad: Any, grads: tuple) -> None:
         if parent_grad is not None and parent is not None and parent.requires_grad:
             old = parent.grad
             total = parent_grad if old is None else old + parent_grad
-            if parent._checks_leaf_grad and parent._fn is None:
+            if parent._fn is None and parent._checks_leaf_grad:
                 total = parent._own_grad(total, total is node_grad)
             parent.grad = total
     if not node.retains_grad:

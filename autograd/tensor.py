@@ -518,12 +518,13 @@ class Tensor(Node):
                 "computation had requires_grad=True (or it ran under no_grad)"
             )
         if grad is None:
-            if self.data.size != 1:
+            data = self.data
+            if data.size != 1:
                 raise RuntimeError(
                     f"backward() without a grad needs a one-element tensor, got shape "
                     f"{self.shape}; reduce it first (.sum(), .mean()) or pass grad= of that shape"
                 )
-            grad = np.ones(self.data.shape, self.dtype) if self.data.ndim else np.array(1, self.dtype)
+            grad = np.ones(data.shape, data.dtype) if data.ndim else np.array(1, data.dtype)
         else:
             if not (create_graph and isinstance(grad, Tensor)):
                 grad = as_array(as_array(grad), self.dtype)  # refuses complex before casting

@@ -77,7 +77,7 @@ class Sequential(Module):
 
     def forward(self, x: Any) -> Any:
         for module in self._modules.values():
-            x = module(x)
+            x = module.forward(x) if module._hooks is None else module(x)  # module(x), one lookup less
         return x
 
     def __getitem__(self, index: int | slice) -> Any:

@@ -93,6 +93,7 @@ class Module:
     def __init__(self) -> None:
         self.__dict__.setdefault("_parameters", {})
         self.__dict__.setdefault("_modules", {})
+        self.__dict__.setdefault("_hooks", None)  # on the instance: read on every call, found at once
         self.training = True
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -140,7 +141,7 @@ class Module:
         return self._hook_table().add("post", hook, prepend, with_kwargs, always_call)
 
     def _hook_table(self) -> _HookTable:
-        if "_hooks" not in self.__dict__:
+        if self.__dict__.get("_hooks") is None:
             object.__setattr__(self, "_hooks", _HookTable())
         return self._hooks
 

@@ -134,15 +134,17 @@ def recording(modules: Sequence[Module]) -> Iterator[dict[int, Any]]:
 
     with ExitStack() as stack:
         for module in modules:
-            stack.callback(forget_new_attributes, module, set(vars(module)))
+            stack.callback(forget_new_attributes, module, dict(vars(module)))
             stack.callback(module.register_forward_hook(keep).remove)
         yield outputs
 
 
-def forget_new_attributes(module: Module, before: set[str]) -> None:
+def forget_new_attributes(module: Module, before: dict[str, Any]) -> None:
     """Drop what registering a hook added to the instance (a hook table), so it runs as before."""
-    for name in set(vars(module)) - before:
+    for name in set(vars(module)) - set(before):
         object.__delattr__(module, name)
+    if "_hooks" in before:  # the table a hook made in place of the instance's None
+        object.__setattr__(module, "_hooks", before["_hooks"])
 
 
 def example(model: Module, input: Any) -> Any:

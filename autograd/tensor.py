@@ -84,7 +84,8 @@ def _check_real(dtype: np.dtype, what: str) -> None:
 class Tensor(Node):
     """An n-d array in the graph: ``.data`` (ndarray), ``.grad`` (ndarray or None)."""
 
-    __slots__ = ("_ctx", "requires_grad", "retains_grad", "label", "_version")
+    # ``_parameter``: set (True) only by ``nn.Parameter``, which marks a Tensor rather than subclassing it.
+    __slots__ = ("_ctx", "requires_grad", "retains_grad", "label", "_version", "_parameter")
     __hash__ = Node.__hash__  # comparisons return arrays, identity stays the hash
     _checks_leaf_grad = True
     _versioned = True
@@ -308,7 +309,8 @@ class Tensor(Node):
             extra = f", grad_fn={self.grad_fn!r}"
         else:
             extra = ", requires_grad=True" if self.requires_grad else ""
-        return f"Tensor({body}{dtype}{extra})"
+        parameter = "Parameter containing:\n" if getattr(self, "_parameter", False) else ""
+        return f"{parameter}Tensor({body}{dtype}{extra})"
 
     # -------------------------------------------------------------- arithmetic
 

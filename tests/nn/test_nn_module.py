@@ -1,4 +1,6 @@
 """Module: registration by assignment, dotted names, modes, repr, state dicts, save/load."""
+import copy
+
 import numpy as np
 import pytest
 
@@ -432,3 +434,17 @@ def test_public_namespaces_list_only_public_names():
         assert all(hasattr(namespace, name) for name in listed)
     assert {"Linear", "fit", "to_torch", "utils", "callbacks"} <= set(dir(nn))
     assert "module" not in dir(nn) and "layers" not in dir(nn)
+
+
+def test_a_parameter_is_a_marked_tensor_that_isinstance_recognises():
+    p = nn.Parameter(np.ones(3, dtype=np.float32))
+    assert type(p) is Tensor and p.requires_grad  # one type in every graph (see nn.Parameter)
+    assert isinstance(p, nn.Parameter) and isinstance(copy.deepcopy(p), nn.Parameter)
+    assert not isinstance(Tensor(np.ones(3)), nn.Parameter)
+    assert not isinstance(p.detach(), nn.Parameter) and not isinstance(p * 2, nn.Parameter)
+    assert not isinstance(np.ones(3), nn.Parameter)
+    assert repr(p).startswith("Parameter containing:\nTensor(")
+    layer = nn.Linear(2, 3)
+    assert all(isinstance(q, nn.Parameter) for q in layer.parameters())
+    layer.extra = Tensor(np.ones(2), requires_grad=True)  # a plain tensor is not registered
+    assert len(layer.parameters()) == 2

@@ -214,7 +214,7 @@ def _user_trace(limit: int = 8) -> tuple:
 
 def _snapshots(ctx: Any) -> tuple:
     """(array, copy) for each array an op saved for backward (its saved items and ctx attributes)."""
-    attributes = [v for k, v in vars(ctx).items() if k not in ("_inputs", "saved_tensors", "_anomaly")]
+    attributes = [v for k, v in vars(ctx).items() if k not in ("saved_tensors", "_anomaly")]
     return tuple(
         (item, item.copy()) for item in (*ctx.saved_tensors, *attributes) if isinstance(item, np.ndarray)
     )
@@ -369,7 +369,7 @@ def _raise_backward(node: Node, position: int, incoming: Any, grad: Any, raws: l
 
 def _raw_inputs(node: Node) -> list:
     """The op's inputs' data as it saw them (constants included)."""
-    inputs = getattr(node._ctx, "_inputs", None)
+    inputs = getattr(node, "_inputs", None)
     return list(inputs) if inputs is not None else [p.data for p in node._parents]
 
 

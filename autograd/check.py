@@ -120,7 +120,7 @@ def _describe(node: Node, position: int, count: int) -> str:
 def recorded(node: Node) -> tuple[list, dict, Callable[[list], tuple[Any, Any]]]:
     """What check_graph needs of an op node: its inputs' data when recorded, its params, its forward.
 
-    A Tensor op's Context keeps the input arrays (``_inputs``) and, when
+    A Tensor op keeps its input arrays (``_inputs``) and, when
     ``apply`` got any, the params (``params``, e.g. axis=); a user Function on
     Values keeps its Context too. A built-in Value op is its own context: its
     inputs are its parents' floats and it reruns the op's ``scalar``, whose
@@ -139,7 +139,7 @@ def recorded(node: Node) -> tuple[list, dict, Callable[[list], tuple[Any, Any]]]
             return out, fresh
 
         return inputs, {}, run_scalar
-    inputs = list(getattr(ctx, "_inputs", None) or [p.data for p in node._parents])
+    inputs = list(getattr(node, "_inputs", None) or [p.data for p in node._parents])
     params = getattr(ctx, "params", {})
     if fn is ops.Cast:  # a cast down would round the differences: checked as the identity it is in calculus
         params = {**params, "dtype": np.float64}

@@ -633,7 +633,7 @@ def _check_inputs(node: Node) -> None:
     version check). An index, not ``zip``: a zip object per node costs a
     third of this check.
     """
-    inputs, position = node._ctx._inputs, 0
+    inputs, position = node._inputs, 0
     for parent in node._parents:
         if parent is not None and parent.data is not inputs[position] and _uses(node._ctx, inputs[position]):
             _refuse(node, parent, "its .data was replaced (t.data = array)")
@@ -664,7 +664,7 @@ def _position(node: Node, parent: Node) -> int | None:
 
 def _uses(ctx: Any, array: Any) -> bool:
     """Whether ``ctx`` saved ``array`` or a view of its memory for backward."""
-    attributes = (v for k, v in vars(ctx).items() if k not in ("_inputs", "saved_tensors"))
+    attributes = (v for k, v in vars(ctx).items() if k != "saved_tensors")
     return any(item is array or _overlap(item, array) for item in (*ctx.saved_tensors, *attributes))
 
 

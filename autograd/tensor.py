@@ -85,7 +85,8 @@ class Tensor(Node):
     """An n-d array in the graph: ``.data`` (ndarray), ``.grad`` (ndarray or None)."""
 
     # ``_parameter``: set (True) only by ``nn.Parameter``, which marks a Tensor rather than subclassing it.
-    __slots__ = ("_ctx", "requires_grad", "retains_grad", "label", "_version", "_parameter")
+    # ``_inputs``: an op's input arrays as it read them (backward checks that no input's data was replaced).
+    __slots__ = ("_ctx", "requires_grad", "retains_grad", "label", "_version", "_parameter", "_inputs")
     __hash__ = Node.__hash__  # comparisons return arrays, identity stays the hash
     _checks_leaf_grad = True
     _versioned = True
@@ -149,7 +150,7 @@ class Tensor(Node):
         if True in needs and grad_mode.enabled:
             out.requires_grad = True
             out._fn, out._ctx = fn, ctx
-            ctx._inputs = raw  # backward checks that no saved input's data was replaced
+            out._inputs = raw
             if params:
                 ctx.params = params  # check_graph re-runs forward with them
             if fn.saves is None and fn._checks_grads:

@@ -538,7 +538,10 @@ def _add_to_grads(node: Node, node_grad: Any, grads: tuple) -> None:
         if parent_grad is not None and parent is not None and parent.requires_grad:
             old = parent.grad
             total = parent_grad if old is None else old + parent_grad
-            if parent._fn is None and parent._checks_leaf_grad:
+            if parent._fn is None and parent._checks_leaf_grad and not (
+                type(total) is np.ndarray and total is not node_grad and total.base is None
+                and total.dtype is parent.data.dtype
+            ):  # the test Tensor._own_grad starts with, here: a call per leaf costs more than the test
                 total = parent._own_grad(total, total is node_grad)
             parent.grad = total
     if not node.retains_grad:

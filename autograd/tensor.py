@@ -81,6 +81,37 @@ def _check_real(dtype: np.dtype, what: str) -> None:
         )
 
 
+_NO_PARAMS: dict[str, Any] = {}  # an op's params when it takes none (``_apply`` only reads them)
+
+
+def _unary(fn: type[Function]) -> Callable[[Tensor], Tensor]:
+    """The Tensor method of a one-input op in the table: ``fn`` applied to the tensor.
+
+    Made once per op at import and calling ``Tensor._apply`` itself (looked up
+    at each call: anomaly mode may swap it), so an activation on the training
+    hot path costs the op, not ``Function.apply``'s dispatch as well.
+    """
+
+    def op(self: Tensor) -> Tensor:
+        return Tensor._apply(fn, (self,), _NO_PARAMS)
+
+    op.__name__ = op.__qualname__ = fn.__name__.lower()
+    op.__doc__ = fn.__doc__
+    return op
+
+
+def _binary(fn: type[Function], reflected: bool = False) -> Callable[[Tensor, ArrayLike], Tensor]:
+    """The Tensor operator of a two-input op (``reflected``: ``other <op> self``, as ``__radd__``)."""
+
+    def op(self: Tensor, other: ArrayLike) -> Tensor:
+        inputs = (_operand(other), self) if reflected else (self, _operand(other))
+        return Tensor._apply(fn, inputs, _NO_PARAMS)
+
+    op.__name__ = op.__qualname__ = f"__{'r' if reflected else ''}{fn.__name__.lower()}__"
+    op.__doc__ = fn.__doc__
+    return op
+
+
 class Tensor(Node):
     """An n-d array in the graph: ``.data`` (ndarray), ``.grad`` (ndarray or None)."""
 
@@ -315,29 +346,14 @@ class Tensor(Node):
 
     # -------------------------------------------------------------- arithmetic
 
-    def __add__(self, other: ArrayLike) -> Tensor:
-        return ops.Add.apply(self, _operand(other))
-
-    def __radd__(self, other: ArrayLike) -> Tensor:
-        return ops.Add.apply(_operand(other), self)
-
-    def __sub__(self, other: ArrayLike) -> Tensor:
-        return ops.Sub.apply(self, _operand(other))
-
-    def __rsub__(self, other: ArrayLike) -> Tensor:
-        return ops.Sub.apply(_operand(other), self)
-
-    def __mul__(self, other: ArrayLike) -> Tensor:
-        return ops.Mul.apply(self, _operand(other))
-
-    def __rmul__(self, other: ArrayLike) -> Tensor:
-        return ops.Mul.apply(_operand(other), self)
-
-    def __truediv__(self, other: ArrayLike) -> Tensor:
-        return ops.Div.apply(self, _operand(other))
-
-    def __rtruediv__(self, other: ArrayLike) -> Tensor:
-        return ops.Div.apply(_operand(other), self)
+    __add__ = _binary(ops.Add)
+    __radd__ = _binary(ops.Add, reflected=True)
+    __sub__ = _binary(ops.Sub)
+    __rsub__ = _binary(ops.Sub, reflected=True)
+    __mul__ = _binary(ops.Mul)
+    __rmul__ = _binary(ops.Mul, reflected=True)
+    __truediv__ = _binary(ops.Div)
+    __rtruediv__ = _binary(ops.Div, reflected=True)
 
     def __pow__(self, other: ArrayLike) -> Tensor:
         if isinstance(other, (int, float)):
@@ -347,14 +363,9 @@ class Tensor(Node):
     def __rpow__(self, other: ArrayLike) -> Tensor:
         return ops.Pow.apply(_operand(other), self)
 
-    def __matmul__(self, other: ArrayLike) -> Tensor:
-        return ops.MatMul.apply(self, _operand(other))
-
-    def __rmatmul__(self, other: ArrayLike) -> Tensor:
-        return ops.MatMul.apply(_operand(other), self)
-
-    def __neg__(self) -> Tensor:
-        return ops.Neg.apply(self)
+    __matmul__ = _binary(ops.MatMul)
+    __rmatmul__ = _binary(ops.MatMul, reflected=True)
+    __neg__ = _unary(ops.Neg)
 
     def __getitem__(self, index: Any) -> Tensor:
         return ops.GetItem.apply(self, index=_raw_index(index))
@@ -380,40 +391,23 @@ class Tensor(Node):
 
     # ------------------------------------------------------------- elementwise
 
-    def exp(self) -> Tensor:
-        return ops.Exp.apply(self)
-
-    def log(self) -> Tensor:
-        return ops.Log.apply(self)
-
-    def sqrt(self) -> Tensor:
-        return ops.Sqrt.apply(self)
-
-    def abs(self) -> Tensor:
-        return ops.Abs.apply(self)
+    exp = _unary(ops.Exp)
+    log = _unary(ops.Log)
+    sqrt = _unary(ops.Sqrt)
+    abs = _unary(ops.Abs)
 
     __abs__ = abs
 
-    def tanh(self) -> Tensor:
-        return ops.Tanh.apply(self)
-
-    def sin(self) -> Tensor:
-        return ops.Sin.apply(self)
-
-    def cos(self) -> Tensor:
-        return ops.Cos.apply(self)
-
-    def sigmoid(self) -> Tensor:
-        return ops.Sigmoid.apply(self)
-
-    def relu(self) -> Tensor:
-        return ops.Relu.apply(self)
+    tanh = _unary(ops.Tanh)
+    sin = _unary(ops.Sin)
+    cos = _unary(ops.Cos)
+    sigmoid = _unary(ops.Sigmoid)
+    relu = _unary(ops.Relu)
 
     def leaky_relu(self, slope: float = 0.01) -> Tensor:
         return ops.LeakyRelu.apply(self, slope=slope)
 
-    def softplus(self) -> Tensor:
-        return ops.Softplus.apply(self)
+    softplus = _unary(ops.Softplus)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         """Values limited to [min, max]; the gradient is 0 where clipped."""

@@ -370,7 +370,7 @@ def topological_order(root: Node, boundary: frozenset = frozenset(), clear: bool
     receive gradients, so they are not listed; nor are ``boundary`` nodes,
     where the walk stops, nor, given a boundary, ops that do not lead to it.
     In a Tensor graph each op is also checked for an input whose ``.data``
-    was replaced since the op read it (``_check_inputs``), before any
+    was replaced since the op read it (``_replaced``), before any
     gradient is computed.
     """
     token = object()
@@ -383,8 +383,12 @@ def topological_order(root: Node, boundary: frozenset = frozenset(), clear: bool
             node.grad = cleared
         if boundary and node in boundary:
             continue  # it collects its gradient and passes nothing on
-        if versioned:
-            _check_inputs(node)
+        if versioned:  # has an input's .data been replaced since the op read it? (inline: once per op)
+            inputs, position = node._inputs, 0
+            for parent in node._parents:
+                if parent is not None and parent.data is not inputs[position]:
+                    _replaced(node, parent, inputs[position])
+                position += 1
         for parent in node._parents:
             if (
                 parent is not None and parent._fn is not None
@@ -629,18 +633,14 @@ def _check_grads(node: Node, grads: tuple) -> None:
             )
 
 
-def _check_inputs(node: Node) -> None:
-    """Refuse an op whose input got new ``.data`` after the op read it, if the op saved the old array.
+def _replaced(node: Node, parent: Node, data: Any) -> None:
+    """Refuse an op whose input ``parent`` got new ``.data`` after the op read ``data``, if it saved ``data``.
 
-    Backward would mix the old values it saved with the new ones (PyTorch's
-    version check). An index, not ``zip``: a zip object per node costs a
-    third of this check.
+    Backward would mix the old values the op saved with the new ones
+    (PyTorch's version check); ``topological_order`` looks for such inputs.
     """
-    inputs, position = node._inputs, 0
-    for parent in node._parents:
-        if parent is not None and parent.data is not inputs[position] and _uses(node._ctx, inputs[position]):
-            _refuse(node, parent, "its .data was replaced (t.data = array)")
-        position += 1
+    if _uses(node._ctx, data):
+        _refuse(node, parent, "its .data was replaced (t.data = array)")
 
 
 def _check_written(order: list[Node]) -> None:

@@ -53,6 +53,16 @@ def test_replacing_data_of_a_saved_input_is_refused():
     np.testing.assert_allclose(w.grad, 3 * np.exp(3 * np.array([2.0, 3.0])))
 
 
+def test_replacing_data_of_an_intermediate_beside_a_constant_input_is_refused():
+    w = leaf(1.0, 2.0)
+    h = w * 2.0
+    loss = (h * np.array([3.0, 4.0])).sum()  # Mul's inputs: h and a constant (None among its parents)
+    h.data = h.data + 1.0
+    with pytest.raises(RuntimeError, match=r"Mul saved input 0 \(a result of Mul.*\.data was replaced"):
+        loss.backward()
+    assert w.grad is None  # refused before any gradient was written
+
+
 def test_writing_a_saved_output_names_the_label():
     w = leaf(0.1, 0.2)
     h = w.exp()

@@ -215,14 +215,10 @@ class Tensor(Node):
         own gradient passed through unchanged (``a + b`` hands the same array
         to both) is copied; a NumPy scalar (0-d math gives those) becomes a
         0-d array; a gradient of the wrong shape (a custom Function's bug) is
-        an error. An array of the leaf's dtype (the usual case) arrives from
-        code that gives each input its shape (chaingrad's formulas, a custom
-        Function's checked gradients, a hook's checked result), so it is not
-        measured again: that costs as much as the rest of this method.
+        an error. (``backward`` calls this only for a gradient that needs it:
+        see ``graph._add_to_grads``.)
         """
         data = self.data
-        if type(grad) is np.ndarray and grad.dtype is data.dtype:
-            return grad.copy() if passed_through or grad.base is not None else grad
         if type(grad) is np.ndarray:
             if passed_through or grad.base is not None:
                 grad = grad.copy()

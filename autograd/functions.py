@@ -208,6 +208,36 @@ def column_sums(x: Any) -> Any:
     return _ones(len(x), x.dtype) @ x
 
 
+def max_along(x: np.ndarray, axis: tuple[int, ...] | None) -> np.ndarray:
+    """``x.max(axis, keepdims=True)``; along the short last axis of a 2-D array, by columns.
+
+    NumPy reduces a 2-D array along its last axis one row at a time: for a
+    few elements per row (the classes of a batch of logits) that is one loop
+    call per row, 5 to 10 times slower than reducing the transposed copy over
+    its first axis, one vector loop per column ((1024, 10) float32: 53 us
+    against 5 us). The values are the same, NaN included.
+    """
+    if _short_rows(x, axis):
+        return np.maximum.reduce(np.ascontiguousarray(x.T), axis=0).reshape(-1, 1)
+    return x.max(axis=axis, keepdims=True)
+
+
+def sum_along(x: np.ndarray, axis: tuple[int, ...] | None) -> np.ndarray:
+    """``x.sum(axis, keepdims=True)``; along the short last axis of a 2-D array, as x @ ones.
+
+    The row sums of a batch of logits as a matrix-vector product, for the
+    reason ``max_along`` gives ((1024, 10) float32: 17 us against 4 us).
+    """
+    if _short_rows(x, axis) and x.dtype.kind == "f":
+        return (x @ _ones(x.shape[1], x.dtype)).reshape(-1, 1)
+    return x.sum(axis=axis, keepdims=True)
+
+
+def _short_rows(x: np.ndarray, axis: tuple[int, ...] | None) -> bool:
+    """A reduction along the last axis of a 2-D array of many short rows (where NumPy's is slow)."""
+    return x.ndim == 2 and axis == (1,) and x.shape[1] <= 64 and x.shape[0] >= 16
+
+
 @functools.lru_cache(maxsize=64)
 def _ones(n: int, dtype: np.dtype) -> np.ndarray:
     ones = np.ones(n, dtype)
@@ -1186,8 +1216,8 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, a, *, axis=-1):
         axis = normalize_axes(axis, a.ndim)
-        shifted = a - a.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        shifted = a - max_along(a, axis)
+        out = shifted - np.log(sum_along(np.exp(shifted), axis))
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -1208,8 +1238,8 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, a, *, axis=-1):
         axis = normalize_axes(axis, a.ndim)
-        e = np.exp(a - a.max(axis=axis, keepdims=True))
-        out = e / e.sum(axis=axis, keepdims=True)
+        e = np.exp(a - max_along(a, axis))
+        out = e / sum_along(e, axis)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -1412,9 +1442,9 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, logits, target, *, reduction="mean"):
-        shifted = logits - logits.max(axis=1, keepdims=True)
+        shifted = logits - max_along(logits, (1,))
         exps = np.exp(shifted)
-        totals = exps.sum(axis=1, keepdims=True)
+        totals = sum_along(exps, (1,))
         rows = np.arange(len(target))
         losses = np.log(totals[:, 0]) - shifted[rows, target]
         ctx.save_for_backward(logits)

@@ -232,11 +232,14 @@ def _float_target(input: Tensor, target: Any, who: str) -> Any:
     that requires grad stays in the graph (cast if its dtype differs), so
     it gets its gradient.
     """
-    if isinstance(target, Tensor) and target.requires_grad:
-        y = cast(target, input.data.dtype)
+    dtype = input.data.dtype
+    if type(target) is np.ndarray and target.dtype is dtype:  # the usual batch of targets, as it is
+        y = target
+    elif isinstance(target, Tensor) and target.requires_grad:
+        y = cast(target, dtype)
     else:
-        y = np.asarray(data_of(target), dtype=input.data.dtype)
-    if y.shape != input.shape:
+        y = np.asarray(data_of(target), dtype=dtype)
+    if y.shape != input.data.shape:
         raise ValueError(
             f"{who}: target shape {y.shape} does not match input shape {input.shape}; "
             "reshape one of them (e.g. y.reshape(-1, 1) for a one-column output)"
@@ -268,6 +271,8 @@ def _class_target(input: Tensor, target: Any, who: str) -> np.ndarray:
 
 
 def _is_scalar_input(input: Any) -> bool:
+    if type(input) is Tensor:
+        return False
     if isinstance(input, (list, tuple)):
         return all(isinstance(x, Value) for x in input)
     return isinstance(input, Value)

@@ -14,8 +14,8 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from autograd import Function, Tensor, Value, concatenate, grad, maximum, minimum, stack, where
-from autograd.functions import Linear
+from autograd import Function, Tensor, Value, concatenate, grad, gradcheck, maximum, minimum, stack, where
+from autograd.functions import Linear, max_along, sum_along
 from autograd.testing import axes, dtypes, permutations, shapes, special_values, tensors
 
 
@@ -108,6 +108,32 @@ def test_movement_and_softmax_ops_take_negative_axes_and_dim(name, ours, referen
         np.testing.assert_allclose(out.data, reference(x.data))
     out.backward(np.arange(out.size, dtype=float).reshape(out.shape))
     assert x.grad.shape == x.shape and np.all(np.isfinite(x.grad))
+
+
+@pytest.mark.parametrize("shape", [(16, 1), (64, 10), (100, 64), (15, 10), (16, 65), (0, 10)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_reductions_along_a_short_last_axis_equal_numpys_with_nan_and_inf(shape, dtype):
+    """max_along / sum_along (by columns where rows are many and short) are NumPy's reductions."""
+    x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    for row, values in enumerate([np.nan, np.inf, -np.inf]):
+        if row < len(x):
+            x[row, ::2] = values
+    np.testing.assert_array_equal(max_along(x, (1,)), x.max(axis=1, keepdims=True))
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(sum_along(x, (1,)), x.sum(axis=1, keepdims=True), rtol=tol, atol=tol)
+    assert sum_along(x, (1,)).dtype == max_along(x, (1,)).dtype == dtype
+
+
+@pytest.mark.parametrize("name, reference", [
+    ("softmax", lambda a: np.exp(a) / np.exp(a).sum(axis=-1, keepdims=True)),
+    ("log_softmax", lambda a: a - np.log(np.exp(a).sum(axis=-1, keepdims=True))),
+])
+def test_softmax_over_a_batch_of_short_rows_matches_the_formula_and_passes_gradcheck(name, reference):
+    """64 rows of 10 classes: the shape whose reductions run by columns."""
+    x = leaf(np.random.default_rng(1).standard_normal((64, 10)) * 3)
+    out = getattr(x, name)(dim=-1)
+    np.testing.assert_allclose(out.data, reference(x.data), rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda t: getattr(t, name)(dim=1), (x,))
 
 
 # ------------------------------------------------------- selection, not * mask

@@ -117,6 +117,17 @@ def test_loss_value_and_gradients_match_torch_at_special_points(name, reduction,
         assert_pairs_equal(finite, dtype)
 
 
+@pytest.mark.parametrize("dtype", list(DTYPES), ids=["float32", "float64"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_matches_torch_on_a_batch_of_many_short_rows(reduction, dtype):
+    """64 rows of 10 classes (the shape whose softmax reductions run by columns), extreme rows included."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((64, 10)) * 4
+    x[0], x[1, 3], x[2], x[3, ::3] = 1e4, -1e4, 0.0, -1e4
+    labels = rng.integers(0, 10, 64)
+    assert_pairs_equal(run_both("cross_entropy", x, labels, reduction, dtype, target_grad=False), dtype)
+
+
 EDGE_FLOATS = st.sampled_from([0.0, -0.0, 1.0, -1.0, 1e4, -1e4, 30.0, -30.0, 1e-8])
 
 

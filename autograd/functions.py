@@ -789,7 +789,14 @@ class Select(Function):
 
 
 class Relu(Select):
-    """max(a, 0);  da = g where not a <= 0 (NaN propagates, with its gradient, as in PyTorch)."""
+    """max(a, 0);  da = g where not a <= 0 (NaN propagates, with its gradient, as in PyTorch).
+
+    A Value saves the mask, one bool. A Tensor saves its output instead (the
+    node holds it anyway) and makes the mask in backward, ``not out <= 0``
+    (out is NaN where a is), so the forward is NumPy's maximum alone and no
+    bool array lives between the passes. The output is saved as a constant,
+    the mask's source: the mask's derivative is 0, right at every order.
+    """
 
     symbol = "ReLU"
     rule = ("g if a > 0 else 0",)
@@ -803,8 +810,16 @@ class Relu(Select):
 
     @staticmethod
     def forward(ctx, a):
-        ctx.save_for_backward(~(a <= 0))
-        return np.maximum(a, 0)
+        out = np.maximum(a, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors  # a Value's mask (a bool), a Tensor's output
+        if type(out) is bool:
+            return g if out else 0.0
+        return masked(g, ~(out <= 0))
 
 
 class LeakyRelu(ScaleBy):

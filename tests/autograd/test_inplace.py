@@ -141,6 +141,20 @@ def test_writing_an_input_the_ops_did_not_save_is_fine():
     np.testing.assert_array_equal(w.grad, [2.0, 2.0])
 
 
+def test_relu_saves_its_output_as_pytorch_does_so_only_a_write_to_the_output_is_refused():
+    w = leaf(-1.0, 2.0)
+    h = w.relu()
+    h.sum().backward()
+    with no_grad():
+        w[...] = [3.0, -4.0]  # the input: the mask came from the output, which did not change
+    h.sum().backward()
+    np.testing.assert_array_equal(w.grad, [0.0, 2.0])
+    with no_grad():
+        h[0] = 5.0
+    with pytest.raises(RuntimeError, match=r"Relu saved its output"):
+        h.sum().backward()
+
+
 def test_forward_after_the_step_gives_the_new_gradient():
     w = leaf(1.0, 2.0)
     (w * w).sum().backward()

@@ -792,9 +792,10 @@ class Relu(Select):
     """max(a, 0);  da = g where not a <= 0 (NaN propagates, with its gradient, as in PyTorch).
 
     A Value saves the mask, one bool. A Tensor saves its output instead (the
-    node holds it anyway) and makes the mask in backward, ``not out <= 0``
-    (out is NaN where a is), so the forward is NumPy's maximum alone and no
-    bool array lives between the passes. The output is saved as a constant,
+    node holds it anyway) and makes the mask in backward, ``out != 0`` (out
+    is 0 where a <= 0, positive where a > 0, NaN where a is NaN: one pass),
+    so the forward is NumPy's maximum alone and no bool array lives between
+    the passes. The output is saved as a constant,
     the mask's source: the mask's derivative is 0, right at every order.
     """
 
@@ -819,7 +820,7 @@ class Relu(Select):
         (out,) = ctx.saved_tensors  # a Value's mask (a bool), a Tensor's output
         if type(out) is bool:
             return g if out else 0.0
-        return masked(g, ~(out <= 0))
+        return masked(g, out != 0)
 
 
 class LeakyRelu(ScaleBy):

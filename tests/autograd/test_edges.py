@@ -124,6 +124,16 @@ def test_reductions_along_a_short_last_axis_equal_numpys_with_nan_and_inf(shape,
     assert sum_along(x, (1,)).dtype == max_along(x, (1,)).dtype == dtype
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape", [(20, 0), (0, 3), (2, 0, 3)])
+def test_softmax_over_an_empty_axis_or_batch_is_empty_as_in_pytorch(name, shape):
+    x = leaf(np.zeros(shape))
+    out = getattr(x, name)(dim=-1)
+    assert out.shape == shape
+    out.sum().backward()
+    assert x.grad.shape == shape
+
+
 @pytest.mark.parametrize("name, reference", [
     ("softmax", lambda a: np.exp(a) / np.exp(a).sum(axis=-1, keepdims=True)),
     ("log_softmax", lambda a: a - np.log(np.exp(a).sum(axis=-1, keepdims=True))),

@@ -1283,9 +1283,9 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx, a, *, axis=None, keepdims=False):
         axis = normalize_axes(axis, a.ndim)
-        peak = a.max(axis=axis, keepdims=True)
+        peak = max_along(a, axis)
         peak = np.where(np.isfinite(peak), peak, 0)
-        out = np.log(np.exp(a - peak).sum(axis=axis, keepdims=True)) + peak
+        out = np.log(sum_along(np.exp(a - peak), axis)) + peak
         out = out if keepdims else drop_axes(out, axis)
         ctx.save_for_backward(a, out)
         ctx.kept = keepdims_shape(a.shape, axis)

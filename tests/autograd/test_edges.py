@@ -134,6 +134,15 @@ def test_softmax_over_an_empty_axis_or_batch_is_empty_as_in_pytorch(name, shape)
     assert x.grad.shape == shape
 
 
+def test_logsumexp_over_an_empty_axis_is_minus_infinity_as_in_pytorch():
+    x = leaf(np.zeros((4, 0)))
+    with np.errstate(divide="ignore"):  # log 0, as NumPy says it
+        out = x.logsumexp(dim=-1)
+    np.testing.assert_array_equal(out.data, [-np.inf] * 4)
+    out.sum().backward()
+    assert x.grad.shape == (4, 0)
+
+
 @pytest.mark.parametrize("name, reference", [
     ("softmax", lambda a: np.exp(a) / np.exp(a).sum(axis=-1, keepdims=True)),
     ("log_softmax", lambda a: a - np.log(np.exp(a).sum(axis=-1, keepdims=True))),

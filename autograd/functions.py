@@ -799,8 +799,8 @@ class Relu(Select):
     node holds it anyway) and makes the mask in backward, ``out != 0`` (out
     is 0 where a <= 0, positive where a > 0, NaN where a is NaN: one pass),
     so the forward is NumPy's maximum alone and no bool array lives between
-    the passes. The output is saved as a constant,
-    the mask's source: the mask's derivative is 0, right at every order.
+    the passes. The output is saved as a constant, the mask's source: the
+    mask's derivative is 0, so that is right at every order.
     """
 
     symbol = "ReLU"
